@@ -1,0 +1,1 @@
+"""Shared building blocks of the imgsearch services: settings, errors, bus, stores, runtime."""

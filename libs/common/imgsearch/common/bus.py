@@ -1,0 +1,192 @@
+"""NATS JetStream adapter: streams, idempotent publish, durable pull consumers with an ack policy.
+
+Ack policy (decided by imgsearch.common.errors):
+- handler returns None for a message          → ack (after the handler's writes are durable)
+- ImgSearchError with Disposition.TERM         → dead letter + term (poison: never redelivered)
+- anything else                                → nak with backoff; at max_deliver → dead letter + term
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import nats
+from google.protobuf.message import Message
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError, NotFoundError
+
+from imgsearch.common.errors import Disposition, ImgSearchError, Unavailable
+from imgsearch.common.subjects import STREAMS, StreamSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    stream: str
+    durable: str
+    filter_subject: str
+    batch_size: int = 32
+    max_deliver: int = 5
+    ack_wait_s: float = 120.0
+    max_ack_pending: int = 256
+    backoff_s: Sequence[float] = field(default=(2.0, 10.0, 30.0, 120.0))
+    concurrency: int = 1  # batches in flight at once (2 overlaps decode of one batch with inference)
+
+    def delay_for(self, deliveries: int) -> float:
+        index = min(max(deliveries - 1, 0), len(self.backoff_s) - 1)
+        return float(self.backoff_s[index]) if self.backoff_s else 1.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    subject: str
+    data: bytes
+    deliveries: int
+    stream_seq: int
+    msg: Msg
+
+
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[BaseException | None]]]
+DeadLetterHandler = Callable[[Delivery, BaseException], Awaitable[None]]
+
+
+class Bus:
+    def __init__(self, nc: NatsClient, request_timeout_s: float = 10.0) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.request_timeout_s = request_timeout_s
+
+    @classmethod
+    async def connect(cls, url: str, name: str, request_timeout_s: float = 10.0) -> Bus:
+        try:
+            nc = await nats.connect(
+                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                connect_timeout=5, allow_reconnect=True,
+            )
+        except Exception as exc:  # nats raises several unrelated types here
+            raise Unavailable(f"NATS at {url} is not reachable: {exc}") from exc
+        return cls(nc, request_timeout_s)
+
+    async def ensure_streams(self, streams: Sequence[StreamSpec] = STREAMS) -> None:
+        """Create or update the streams: safe to call from every service at every start."""
+        for spec in streams:
+            config = api.StreamConfig(
+                name=spec.name, subjects=list(spec.subjects), storage=api.StorageType.FILE,
+                retention=api.RetentionPolicy.LIMITS, duplicate_window=spec.duplicate_window_s,
+                max_age=spec.max_age_s,
+            )
+            try:
+                await self.js.add_stream(config)
+            except BadRequestError:
+                await self.js.update_stream(config)
+
+    async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool:
+        """Publish durably; returns False when the server dropped it as a duplicate of msg_id."""
+        payload = message if isinstance(message, bytes) else message.SerializeToString()
+        try:
+            ack = await self.js.publish(
+                subject, payload, timeout=self.request_timeout_s, headers={"Nats-Msg-Id": msg_id}
+            )
+        except (NatsTimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as exc:
+            raise Unavailable(f"JetStream publish to {subject} failed: {exc!r}") from exc
+        return not bool(ack.duplicate)
+
+    async def request(self, subject: str, payload: bytes, timeout_s: float | None = None) -> bytes:
+        try:
+            reply = await self.nc.request(subject, payload, timeout=timeout_s or self.request_timeout_s)
+        except (NatsTimeoutError, nats.errors.NoRespondersError) as exc:
+            raise Unavailable(f"no answer on {subject}: is the service running? ({exc!r})") from exc
+        return bytes(reply.data)
+
+    async def serve(self, subject: str, queue: str, handler: Callable[[bytes], Awaitable[bytes]]) -> None:
+        """Answer core-NATS requests on subject (load-balanced over the queue group)."""
+
+        async def on_request(msg: Msg) -> None:
+            await msg.respond(await handler(msg.data))
+
+        await self.nc.subscribe(subject, queue=queue, cb=on_request)
+
+    async def consume(
+        self, spec: ConsumerSpec, handler: BatchHandler, dead_letter: DeadLetterHandler,
+        stop: asyncio.Event,
+    ) -> None:
+        """Run a durable pull consumer until stop is set, then finish the batches in flight."""
+        consumer = await self._pull_subscription(spec)
+        queue: asyncio.Queue[list[Msg] | None] = asyncio.Queue(maxsize=spec.concurrency)
+
+        async def fetcher() -> None:
+            while not stop.is_set():
+                try:
+                    msgs = await consumer.fetch(spec.batch_size, timeout=1.0)
+                except NatsTimeoutError:
+                    continue
+                except Exception as exc:  # connection trouble: keep going, nats reconnects
+                    log.warning("fetch on %s failed: %r", spec.durable, exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                await queue.put(msgs)
+            for _ in range(spec.concurrency):
+                await queue.put(None)
+
+        async def worker() -> None:
+            while (msgs := await queue.get()) is not None:
+                await self._handle_batch(spec, msgs, handler, dead_letter)
+
+        await asyncio.gather(fetcher(), *(worker() for _ in range(spec.concurrency)))
+        await consumer.unsubscribe()
+
+    async def _pull_subscription(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
+        config = api.ConsumerConfig(
+            durable_name=spec.durable, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=spec.ack_wait_s,
+            # one spare delivery: we dead-letter at max_deliver ourselves and term the message
+            max_deliver=spec.max_deliver + 1, max_ack_pending=spec.max_ack_pending,
+            filter_subject=spec.filter_subject, deliver_policy=api.DeliverPolicy.ALL,
+        )
+        try:
+            await self.js.consumer_info(spec.stream, spec.durable)
+        except NotFoundError:
+            await self.js.add_consumer(spec.stream, config)
+        return await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+
+    async def _handle_batch(
+        self, spec: ConsumerSpec, msgs: list[Msg], handler: BatchHandler, dead_letter: DeadLetterHandler
+    ) -> None:
+        deliveries = [
+            Delivery(m.subject, bytes(m.data), m.metadata.num_delivered, m.metadata.sequence.stream, m)
+            for m in msgs
+        ]
+        try:
+            outcomes: Sequence[BaseException | None] = await handler(deliveries)
+        except Exception as exc:  # the whole batch failed (e.g. store down): retry each
+            log.warning("batch of %d on %s failed: %r", len(msgs), spec.durable, exc)
+            outcomes = [exc] * len(deliveries)
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            await self._settle(spec, delivery, outcome, dead_letter)
+
+    async def _settle(
+        self, spec: ConsumerSpec, delivery: Delivery, outcome: BaseException | None,
+        dead_letter: DeadLetterHandler,
+    ) -> None:
+        try:
+            if outcome is None:
+                await delivery.msg.ack()
+                return
+            disposition = outcome.disposition if isinstance(outcome, ImgSearchError) else Disposition.NAK
+            if disposition is Disposition.TERM or delivery.deliveries >= spec.max_deliver:
+                await dead_letter(delivery, outcome)
+                await delivery.msg.term()
+            else:
+                await delivery.msg.nak(delay=spec.delay_for(delivery.deliveries))
+        except Exception as exc:  # settle failed: the server redelivers after ack_wait
+            log.warning("could not settle seq %d on %s: %r", delivery.stream_seq, spec.durable, exc)
+
+    async def drain(self) -> None:
+        if not self.nc.is_closed:
+            await self.nc.drain()

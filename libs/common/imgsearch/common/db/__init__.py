@@ -1,0 +1,1 @@
+"""PostgreSQL: connection pool, versioned migrations, repositories."""

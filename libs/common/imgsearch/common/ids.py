@@ -1,0 +1,29 @@
+"""Identifiers derived from content, so that every write and publish is idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+_POINT_NAMESPACE = uuid.UUID("6f1d7f0e-3c55-4d0b-9a51-2f7e3c1b9a10")
+_CHUNK = 1 << 20
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of the file's bytes, hex: the image id."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def point_id(image_id: str) -> str:
+    """Vector-store point id for an image (Qdrant wants a UUID or an integer)."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, image_id))
+
+
+def message_id(subject: str, *parts: str) -> str:
+    """Nats-Msg-Id for a publish: the same fact published twice inside the window is dropped."""
+    return hashlib.sha256("\x1f".join((subject, *parts)).encode()).hexdigest()[:32]

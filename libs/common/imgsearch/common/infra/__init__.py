@@ -1,0 +1,1 @@
+"""Start the embedded default's infrastructure from wheels: nats-server and PostgreSQL."""

@@ -1,0 +1,98 @@
+"""Settings for every service, read from the environment (prefix IMGSEARCH_, nesting with __).
+
+Nothing here is instantiated at import time: each entrypoint calls ``Settings()`` once and passes the
+parts it needs down to the adapters it builds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "imgsearch"
+
+
+class NatsSettings(BaseModel):
+    url: str | None = None  # unset: the runner starts nats-server from the wheel
+    stream_replicas: int = 1
+    request_timeout_s: float = 10.0
+
+
+class PostgresSettings(BaseModel):
+    url: str | None = None  # unset: the runner starts embedded PostgreSQL
+    pool_min: int = 1
+    pool_max: int = 8
+
+
+class QdrantSettings(BaseModel):
+    url: str | None = None  # unset: embedded qdrant-edge shards under data_dir/vectors
+    api_key: SecretStr | None = None
+    prefer_grpc: bool = True
+    optimize_interval_s: float = 60.0  # qdrant-edge has no background optimizer; we schedule it
+    optimize_min_new_points: int = 2000
+
+
+class ClipSettings(BaseModel):
+    model: str = "ViT-B-32"
+    # A pretrained tag known to open_clip (downloaded once into the HF cache), a local weights file
+    # (.pt/.bin/.safetensors), a "local-dir:/path" folder, or "random" (explicit opt-in, untrained).
+    pretrained: str = "laion2b_s34b_b79k"
+    model_config_file: Path | None = None  # extra open_clip model config (JSON) to register
+    device: str = "auto"  # auto | cpu | cuda
+    batch_size: int = 32
+    download_timeout_s: float = 5.0  # time allowed to reach the model hub before failing fast
+    threads: int = 0  # torch intra-op threads; 0 = all cores
+
+
+class ConsumerSettings(BaseModel):
+    max_deliver: int = 5
+    ack_wait_s: float = 120.0
+    max_ack_pending: int = 256
+    backoff_s: list[float] = Field(default_factory=lambda: [2.0, 10.0, 30.0, 120.0])
+
+
+class IngestSettings(BaseModel):
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=lambda: [".*", "@eaDir", "#recycle"])
+    max_image_pixels: int = 200_000_000  # decompression-bomb limit
+    max_file_bytes: int = 512 * 1024 * 1024
+    thumbnail_size: int = 384
+    workers: int = 2
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+class GrpcSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 50051
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMGSEARCH_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    library_roots: list[Path] = Field(default_factory=list)
+    log_level: str = "INFO"
+    nats: NatsSettings = Field(default_factory=NatsSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
+    clip: ClipSettings = Field(default_factory=ClipSettings)
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.data_dir / "thumbnails"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.data_dir / "vectors"

@@ -1,0 +1,84 @@
+"""The vector-store port: what the services need from Qdrant, independent of how it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    """What built a collection's vectors. A collection refuses vectors or queries from another spec."""
+
+    model: str
+    pretrained: str
+    dim: int
+    distance: str = "cosine"
+
+
+@dataclass(frozen=True)
+class VectorPoint:
+    id: str  # UUID string (imgsearch.common.ids.point_id)
+    vector: Sequence[float]
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoredPoint:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Filters on the indexed payload fields.
+
+    Payload conventions (written by embed): ``image_id`` (keyword), ``taken_at`` (float, unix seconds,
+    absent when unknown), ``folders`` (keyword list: every ancestor folder of every path of the image).
+    """
+
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    folder: str | None = None
+    exclude_ids: Sequence[str] = ()  # point ids to leave out (e.g. the query image itself)
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.taken_after is None
+            and self.taken_before is None
+            and not self.folder
+            and not self.exclude_ids
+        )
+
+
+class VectorStore(Protocol):
+    """Port. Adapters: QdrantEdgeStore (embedded), QdrantServerStore (qdrant-client)."""
+
+    async def ensure_collection(self, name: str, spec: CollectionSpec) -> None:
+        """Create the collection with payload indexes, or check that the existing one has this spec.
+
+        Raises ModelMismatch when it was built by another model/pretrained/dim."""
+
+    async def collection_spec(self, name: str) -> CollectionSpec | None:
+        """The spec recorded for a collection, None when it does not exist."""
+
+    async def upsert(self, name: str, points: Sequence[VectorPoint]) -> None:
+        """Idempotent write; durable when it returns."""
+
+    async def search(
+        self, name: str, vector: Sequence[float], limit: int, offset: int = 0,
+        filter: SearchFilter | None = None,
+    ) -> list[ScoredPoint]: ...
+
+    async def retrieve(self, name: str, ids: Sequence[str]) -> list[VectorPoint]:
+        """Points with vectors and payloads; missing ids are left out."""
+
+    async def delete(self, name: str, ids: Sequence[str]) -> None: ...
+
+    async def count(self, name: str) -> int: ...
+
+    async def close(self) -> None: ...

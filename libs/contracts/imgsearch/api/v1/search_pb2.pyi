@@ -1,0 +1,160 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SearchFilters(_message.Message):
+    __slots__ = ("taken_after", "taken_before", "folder")
+    TAKEN_AFTER_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    taken_after: _timestamp_pb2.Timestamp
+    taken_before: _timestamp_pb2.Timestamp
+    folder: str
+    def __init__(self, taken_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folder: _Optional[str] = ...) -> None: ...
+
+class TextSearchRequest(_message.Message):
+    __slots__ = ("query", "limit", "offset", "filters")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    limit: int
+    offset: int
+    filters: SearchFilters
+    def __init__(self, query: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., filters: _Optional[_Union[SearchFilters, _Mapping]] = ...) -> None: ...
+
+class SimilarSearchRequest(_message.Message):
+    __slots__ = ("image_id", "limit", "offset", "filters")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    FILTERS_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    limit: int
+    offset: int
+    filters: SearchFilters
+    def __init__(self, image_id: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., filters: _Optional[_Union[SearchFilters, _Mapping]] = ...) -> None: ...
+
+class SearchHit(_message.Message):
+    __slots__ = ("image_id", "score", "path", "taken_at", "thumbnail_url", "width", "height")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_URL_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    score: float
+    path: str
+    taken_at: _timestamp_pb2.Timestamp
+    thumbnail_url: str
+    width: int
+    height: int
+    def __init__(self, image_id: _Optional[str] = ..., score: _Optional[float] = ..., path: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., thumbnail_url: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("model", "pretrained", "dim", "random_weights")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PRETRAINED_FIELD_NUMBER: _ClassVar[int]
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    pretrained: str
+    dim: int
+    random_weights: bool
+    def __init__(self, model: _Optional[str] = ..., pretrained: _Optional[str] = ..., dim: _Optional[int] = ..., random_weights: _Optional[bool] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("hits", "model")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
+    model: ModelInfo
+    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ...) -> None: ...
+
+class SearchReply(_message.Message):
+    __slots__ = ("response", "error")
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    response: SearchResponse
+    error: Error
+    def __init__(self, response: _Optional[_Union[SearchResponse, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+
+class Error(_message.Message):
+    __slots__ = ("kind", "message")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    message: str
+    def __init__(self, kind: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class GetImageRequest(_message.Message):
+    __slots__ = ("image_id",)
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    def __init__(self, image_id: _Optional[str] = ...) -> None: ...
+
+class Image(_message.Message):
+    __slots__ = ("image_id", "paths", "size_bytes", "width", "height", "format", "taken_at", "camera_make", "camera_model", "orientation", "has_gps", "latitude", "longitude", "ingest_status", "embed_status", "error", "thumbnail_url")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_MAKE_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_MODEL_FIELD_NUMBER: _ClassVar[int]
+    ORIENTATION_FIELD_NUMBER: _ClassVar[int]
+    HAS_GPS_FIELD_NUMBER: _ClassVar[int]
+    LATITUDE_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_FIELD_NUMBER: _ClassVar[int]
+    INGEST_STATUS_FIELD_NUMBER: _ClassVar[int]
+    EMBED_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_URL_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    size_bytes: int
+    width: int
+    height: int
+    format: str
+    taken_at: _timestamp_pb2.Timestamp
+    camera_make: str
+    camera_model: str
+    orientation: int
+    has_gps: bool
+    latitude: float
+    longitude: float
+    ingest_status: str
+    embed_status: str
+    error: str
+    thumbnail_url: str
+    def __init__(self, image_id: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_make: _Optional[str] = ..., camera_model: _Optional[str] = ..., orientation: _Optional[int] = ..., has_gps: _Optional[bool] = ..., latitude: _Optional[float] = ..., longitude: _Optional[float] = ..., ingest_status: _Optional[str] = ..., embed_status: _Optional[str] = ..., error: _Optional[str] = ..., thumbnail_url: _Optional[str] = ...) -> None: ...
+
+class IngestFolderRequest(_message.Message):
+    __slots__ = ("path", "include", "exclude")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    include: _containers.RepeatedScalarFieldContainer[str]
+    exclude: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, path: _Optional[str] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class IngestFolderResponse(_message.Message):
+    __slots__ = ("request_id", "path")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    path: str
+    def __init__(self, request_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,62 @@
+"""Fixtures that start real infrastructure from wheels on free ports / private sockets, and stop it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from imgsearch.common.infra.nats_server import NatsServer
+from imgsearch.common.infra.postgres import EmbeddedPostgres
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"test photos not found at {SHARED_DATA} (../shared/data beside the checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path_factory.mktemp("nats"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_server: NatsServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def pg_url(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
+    """A fresh, empty database for one test (migrations are applied by whoever opens the pool)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres_server.url
+    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin.replace("/postgres?", f"/{name}?")
+    async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def stream_prefix() -> str:
+    """Unique stream-name prefix so tests sharing one nats-server never see each other's messages."""
+    return f"T{uuid.uuid4().hex[:8].upper()}"
