@@ -10,6 +10,7 @@ IMAGES_FAILED = "imgsearch.v1.images.failed"  # .<stage> appended
 COMMANDS_INGEST = "imgsearch.v1.commands.ingest"
 SEARCH_TEXT = "imgsearch.v1.search.text"  # core NATS request-reply, not stored
 SEARCH_SIMILAR = "imgsearch.v1.search.similar"
+SEARCH_INFO = "imgsearch.v1.search.info"  # model info and warnings, for health
 SEARCH_QUEUE = "search"
 
 

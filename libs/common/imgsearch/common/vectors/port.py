@@ -82,3 +82,6 @@ class VectorStore(Protocol):
     async def count(self, name: str) -> int: ...
 
     async def close(self) -> None: ...
+
+
+IMAGES_COLLECTION = "images"
