@@ -23,15 +23,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A fresh nats-server (JetStream) per test: it starts in milliseconds and isolates streams."""
     server = NatsServer(tmp_path_factory.mktemp("nats"))
     server.start()
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def nats_url(nats_server: NatsServer) -> str:
     return nats_server.url
 
@@ -54,9 +55,3 @@ async def pg_url(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
     yield admin.replace("/postgres?", f"/{name}?")
     async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def stream_prefix() -> str:
-    """Unique stream-name prefix so tests sharing one nats-server never see each other's messages."""
-    return f"T{uuid.uuid4().hex[:8].upper()}"

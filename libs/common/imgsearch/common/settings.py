@@ -18,6 +18,7 @@ def _default_data_dir() -> Path:
 
 class NatsSettings(BaseModel):
     url: str | None = None  # unset: the runner starts nats-server from the wheel
+    embedded_port: int = 4222  # port of that embedded nats-server (0 = any free port)
     stream_replicas: int = 1
     request_timeout_s: float = 10.0
 

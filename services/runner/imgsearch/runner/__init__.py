@@ -1,0 +1,1 @@
+"""Everything in one process: the embedded default (``python -m imgsearch.runner``)."""

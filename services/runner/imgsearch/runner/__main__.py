@@ -1,0 +1,39 @@
+"""``python -m imgsearch.runner [--ingest PATH ...]``: the whole system in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from imgsearch.common.errors import ImgSearchError
+from imgsearch.common.runtime import configure_logging, run_until_stopped
+from imgsearch.common.settings import Settings
+
+log = logging.getLogger("imgsearch.runner")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m imgsearch.runner", description=__doc__)
+    parser.add_argument("--ingest", type=Path, action="append", default=[],
+                        help="folder to ingest at start (must lie under IMGSEARCH_LIBRARY_ROOTS)")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    from imgsearch.runner.stack import run_stack
+
+    async def run(stop: asyncio.Event) -> None:
+        await run_stack(settings, stop, ingest=[p.resolve() for p in args.ingest])
+
+    try:
+        run_until_stopped(run)
+    except ImgSearchError as exc:
+        log.error("%s: %s", exc.kind, exc.message)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
