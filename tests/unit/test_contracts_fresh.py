@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_generated_contracts_match_protos(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, str(REPO / "tools" / "gen_protos.py"), "--out", str(tmp_path)], check=True)
+    generator = REPO / "tools" / "gen_protos.py"
+    subprocess.run([sys.executable, str(generator), "--out", str(tmp_path)], check=True)
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     committed_root = REPO / "libs" / "contracts"
     committed = {

