@@ -47,6 +47,9 @@ class ClipSettings(BaseModel):
     batch_size: int = 32
     download_timeout_s: float = 5.0  # time allowed to reach the model hub before failing fast
     threads: int = 0  # torch intra-op threads; 0 = all cores
+    # Inference dtype. auto: fp16 on CUDA, bf16 on CPUs with native bf16 (avx512_bf16/AMX: ~2x faster
+    # than fp32, cosine to fp32 > 0.999), fp32 otherwise. Or fp32 | bf16 | fp16 explicitly.
+    precision: str = "auto"
 
 
 class ConsumerSettings(BaseModel):
@@ -58,7 +61,11 @@ class ConsumerSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     include: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=lambda: [".*", "@eaDir", "#recycle"])
+    # Hidden files, NAS metadata folders, sidecars and videos are not photos: skip them without a row.
+    exclude: list[str] = Field(default_factory=lambda: [
+        ".*", "@eaDir", "#recycle", "Thumbs.db", "*.xmp", "*.aae", "*.thm", "*.json",
+        "*.mov", "*.mp4", "*.m4v", "*.avi", "*.mkv", "*.3gp", "*.mts",
+    ])
     max_image_pixels: int = 200_000_000  # decompression-bomb limit
     max_file_bytes: int = 512 * 1024 * 1024
     thumbnail_size: int = 384

@@ -1,0 +1,154 @@
+"""One qdrant-edge shard on disk, guarded so that an optimized copy can be swapped in under live traffic."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from qdrant_edge import EdgeShard, UpdateOperation
+
+T = TypeVar("T")
+
+
+class _SharedExclusiveGate:
+    """Many holders in shared mode, or one in exclusive mode (only the swap needs exclusive)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._exclusive = True
+            self._cond.wait_for(lambda: self._shared == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+def side_path(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+OPTIMIZING = ".optimizing"  # the copy being optimized by a child process
+REPLACED = ".replaced"  # the pre-optimize shard, kept until the swap is complete
+
+
+def recover(path: Path) -> None:
+    """Undo a swap that a crash interrupted. Keeping the old shard loses no write: the writes made
+    during the optimize are in its WAL, while the optimized copy may not have had them replayed yet."""
+    replaced = side_path(path, REPLACED)
+    if replaced.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        replaced.rename(path)
+    shutil.rmtree(side_path(path, OPTIMIZING), ignore_errors=True)
+
+
+class EdgeCollection:
+    """Reads share the shard; writes are serialised and flushed; ``swap_in`` replaces the shard.
+
+    While an optimize runs on a copy, every write is also kept in a journal and replayed onto the
+    optimized copy before it goes live, so no write made meanwhile is lost.
+    """
+
+    def __init__(self, path: Path, shard: EdgeShard, new_points: int = 0) -> None:
+        self.path = path
+        self._shard = shard
+        self._gate = _SharedExclusiveGate()
+        self._write_lock = threading.Lock()  # orders writes against the copy and the swap
+        self.optimize_lock = threading.Lock()  # one optimize per collection at a time
+        self._journal: list[UpdateOperation] | None = None
+        self.new_points = new_points  # written since the last optimize started
+        self._new_points_at_copy = 0
+        self.last_optimized: float | None = None  # time.monotonic() of the last optimize attempt
+        self._closed = False
+
+    def read(self, call: Callable[[EdgeShard], T]) -> T:
+        with self._gate.shared():
+            self._check_open()
+            return call(self._shard)
+
+    def write(self, operation: UpdateOperation, points: int) -> None:
+        """Apply and flush: durable (fsynced) when this returns, not only in the OS page cache."""
+        with self._write_lock, self._gate.shared():
+            self._check_open()
+            self._shard.update(operation)
+            self._shard.flush()
+            if self._journal is not None:
+                self._journal.append(operation)
+            self.new_points += points
+
+    def copy_to(self, destination: Path) -> None:
+        """Copy the flushed shard for an optimize and start journaling writes. Reads go on meanwhile."""
+        with self._write_lock, self._gate.shared():
+            self._check_open()
+            self._shard.flush()
+            shutil.copytree(self.path, destination)
+            self._journal = []
+            self._new_points_at_copy = self.new_points
+            self.new_points = 0
+            self.last_optimized = time.monotonic()
+
+    def abandon_copy(self, *, restore_count: bool) -> None:
+        with self._write_lock:
+            self._journal = None
+            if restore_count:  # the optimize failed: those points still wait for one
+                self.new_points += self._new_points_at_copy
+
+    def swap_in(self, optimized: Path) -> None:
+        """Replace the live shard by the optimized copy plus the writes journaled since the copy."""
+        replaced = side_path(self.path, REPLACED)
+        with self._write_lock, self._gate.exclusive():
+            self._check_open()
+            journal, self._journal = self._journal or [], None
+            self._shard.close()
+            self.path.rename(replaced)
+            shard: EdgeShard | None = None
+            try:
+                optimized.rename(self.path)
+                shard = EdgeShard.load(str(self.path))
+                for operation in journal:
+                    shard.update(operation)
+                shard.flush()
+            except BaseException:
+                if shard is not None:
+                    shard.close()
+                shutil.rmtree(self.path, ignore_errors=True)
+                replaced.rename(self.path)
+                self._shard = EdgeShard.load(str(self.path))
+                raise
+            self._shard = shard
+            shutil.rmtree(replaced)
+
+    def close(self) -> None:
+        with self._write_lock, self._gate.exclusive():
+            if not self._closed:
+                self._closed = True
+                self._shard.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"vector collection at {self.path} is closed")

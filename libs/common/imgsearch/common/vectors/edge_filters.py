@@ -1,0 +1,26 @@
+"""SearchFilter → qdrant-edge Filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qdrant_edge import FieldCondition, Filter, HasIdCondition, MatchValue, RangeFloat
+
+from imgsearch.common.vectors.filter_terms import filter_terms
+from imgsearch.common.vectors.port import SearchFilter
+
+
+def to_edge_filter(search_filter: SearchFilter | None) -> Filter | None:
+    terms = filter_terms(search_filter)
+    if terms is None:
+        return None
+    must: list[Any] = []
+    must_not: list[Any] = []
+    if terms.has_date_range:
+        # A range condition never matches a point without the field, so undated photos drop out.
+        must.append(FieldCondition("taken_at", range=RangeFloat(gte=terms.taken_gte, lte=terms.taken_lte)))
+    if terms.folder:
+        must.append(FieldCondition("folders", match=MatchValue(terms.folder)))
+    if terms.exclude_ids:
+        must_not.append(HasIdCondition(set(terms.exclude_ids)))
+    return Filter(must=must or None, must_not=must_not or None)

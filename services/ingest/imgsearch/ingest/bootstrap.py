@@ -1,0 +1,83 @@
+"""Build the ingest service from settings and deps, and the one way other code asks for an ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from imgsearch.common.bus import Bus, ConsumerSpec, Delivery
+from imgsearch.common.deps import Deps
+from imgsearch.common.errors import InvalidInput
+from imgsearch.common.ids import message_id
+from imgsearch.common.settings import Settings
+from imgsearch.common.subjects import COMMANDS, COMMANDS_INGEST
+from imgsearch.events.v1.events_pb2 import IngestRequested
+from imgsearch.ingest.handlers import IngestConfig, IngestHandler
+from imgsearch.ingest.probe import ProbeLimits, configure_decoders
+from imgsearch.ingest.repository import IngestRepository
+
+log = logging.getLogger(__name__)
+DURABLE = "ingest"
+
+
+def ingest_config(settings: Settings) -> IngestConfig:
+    ingest = settings.ingest
+    return IngestConfig(
+        roots=tuple(root.expanduser().resolve() for root in settings.library_roots),
+        limits=ProbeLimits(ingest.max_image_pixels, ingest.max_file_bytes, ingest.thumbnail_size),
+        thumbnails_dir=settings.thumbnails_dir, thumbnail_size=ingest.thumbnail_size,
+        workers=max(1, ingest.workers), default_include=tuple(ingest.include),
+        default_exclude=tuple(ingest.exclude),
+        keepalive_s=max(1.0, min(30.0, settings.consumer.ack_wait_s / 4)),
+    )
+
+
+def consumer_spec(settings: Settings) -> ConsumerSpec:
+    consumer = settings.consumer
+    return ConsumerSpec(
+        stream=COMMANDS.name, durable=DURABLE, filter_subject=COMMANDS_INGEST, batch_size=1,
+        max_deliver=consumer.max_deliver, ack_wait_s=consumer.ack_wait_s,
+        max_ack_pending=consumer.max_ack_pending, backoff_s=tuple(consumer.backoff_s),
+    )
+
+
+async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
+    """Consume ingest commands until stop is set; the scan in progress stops after its current files."""
+    configure_decoders(settings.ingest.max_image_pixels)
+    config = ingest_config(settings)
+    if not config.roots:
+        log.warning("no library roots configured (IMGSEARCH_LIBRARY_ROOTS): every ingest is refused")
+    executor = ThreadPoolExecutor(config.workers, thread_name_prefix="ingest")
+    handler = IngestHandler(config, IngestRepository(deps.pool), deps.bus, executor, stop)
+
+    async def dead_letter(delivery: Delivery, error: BaseException) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        log.error("ingest command seq %d dead-lettered: %s", delivery.stream_seq, reason)
+        await deps.images.record_dead_letter(
+            COMMANDS.name, DURABLE, delivery.subject, delivery.stream_seq, delivery.deliveries, reason,
+            delivery.data,
+        )
+
+    try:
+        await deps.bus.consume(consumer_spec(settings), handler, dead_letter, stop)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def request_ingest(bus: Bus, path: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()
+                         ) -> str:
+    """Queue a scan of an absolute path (the ingest service checks it lies under a library root).
+
+    Returns the request id. Safe to call from any service: the command is durable in JetStream."""
+    if not path.is_absolute():
+        raise InvalidInput(f"ingest path must be absolute: {path}")
+    request_id = uuid.uuid4().hex
+    command = IngestRequested(
+        path=str(path), include=list(include), exclude=list(exclude), request_id=request_id
+    )
+    await bus.publish(COMMANDS_INGEST, command, message_id(COMMANDS_INGEST, request_id))
+    return request_id

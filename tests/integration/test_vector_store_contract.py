@@ -1,0 +1,177 @@
+"""One behaviour contract for every VectorStore adapter.
+
+The server adapter runs against qdrant-client's local mode (``:memory:``), which stands in for a Qdrant
+server (none can run here): same client API, exact search.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imgsearch.common.errors import ModelMismatch, NotFound
+from imgsearch.common.vectors.edge import QdrantEdgeStore
+from imgsearch.common.vectors.port import CollectionSpec, SearchFilter, VectorPoint, VectorStore
+from imgsearch.common.vectors.server import QdrantServerStore
+
+pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
+
+DIM = 16
+SPEC = CollectionSpec(model="ViT-B-32", pretrained="laion2b_s34b_b79k", dim=DIM)
+OTHER_SPEC = CollectionSpec(model="ViT-L-14", pretrained="openai", dim=DIM)
+DAY = 86_400.0
+T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _id(n: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"point-{n}"))
+
+
+def _points(count: int = 40) -> list[VectorPoint]:
+    """Random unit vectors; point n was taken on day n (every 5th undated), in folder /a or /b."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((count, DIM))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    points = []
+    for n in range(count):
+        payload: dict[str, object] = {"image_id": f"img-{n}", "folders": ["/a" if n % 2 else "/b", "/"]}
+        if n % 5:
+            payload["taken_at"] = T0 + n * DAY
+        points.append(VectorPoint(_id(n), vectors[n].tolist(), payload))
+    return points
+
+
+def _edge(tmp_path: Path) -> VectorStore:
+    return QdrantEdgeStore(tmp_path / "vectors", background_optimize=False)
+
+
+def _server(tmp_path: Path) -> VectorStore:
+    return QdrantServerStore(location=":memory:")
+
+
+@pytest.fixture(params=[_edge, _server], ids=["edge", "server"])
+def make_store(request: pytest.FixtureRequest) -> Callable[[Path], VectorStore]:
+    maker: Callable[[Path], VectorStore] = request.param
+    return maker
+
+
+@pytest.fixture
+async def store(make_store: Callable[[Path], VectorStore], tmp_path: Path) -> AsyncIterator[VectorStore]:
+    s = make_store(tmp_path)
+    await s.ensure_collection("images", SPEC)
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def filled(store: VectorStore) -> VectorStore:
+    await store.upsert("images", _points())
+    return store
+
+
+def _date(n: int) -> datetime:
+    return datetime.fromtimestamp(T0 + n * DAY, tz=UTC)
+
+
+async def test_nearest_point_ranks_first(filled: VectorStore) -> None:
+    target = _points()[13]
+    query = (np.asarray(target.vector) + 0.05 * np.random.default_rng(1).standard_normal(DIM)).tolist()
+    hits = await filled.search("images", query, limit=5)
+    assert hits[0].id == target.id
+    assert hits[0].payload["image_id"] == "img-13"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].score > 0.95
+
+
+async def test_upsert_is_idempotent(store: VectorStore) -> None:
+    point = _points()[3]
+    await store.upsert("images", [point])
+    await store.upsert("images", [VectorPoint(point.id, point.vector, {"image_id": "renamed"})])
+    assert await store.count("images") == 1
+    [back] = await store.retrieve("images", [point.id])
+    assert back.payload == {"image_id": "renamed"}
+
+
+async def test_date_range_excludes_undated_points(filled: VectorStore) -> None:
+    window = SearchFilter(taken_after=_date(10), taken_before=_date(20))
+    hits = await filled.search("images", _points()[0].vector, limit=40, filter=window)
+    expected = {_id(n) for n in range(10, 21) if n % 5}
+    assert {h.id for h in hits} == expected
+    late = SearchFilter(taken_after=_date(36))
+    after = await filled.search("images", _points()[0].vector, limit=40, filter=late)
+    assert {h.id for h in after} == {_id(n) for n in range(36, 40) if n % 5}
+
+
+async def test_folder_filter_and_excluded_ids(filled: VectorStore) -> None:
+    excluded = [_id(1), _id(3)]
+    hits = await filled.search(
+        "images", _points()[1].vector, limit=40, filter=SearchFilter(folder="/a", exclude_ids=excluded)
+    )
+    assert {h.id for h in hits} == {_id(n) for n in range(40) if n % 2 and n not in (1, 3)}
+    everything = await filled.search("images", _points()[1].vector, limit=40, filter=SearchFilter(folder="/"))
+    assert len(everything) == 40
+
+
+async def test_offset_pages_through_the_ranking(filled: VectorStore) -> None:
+    query = _points()[4].vector
+    top10 = await filled.search("images", query, limit=10)
+    page1 = await filled.search("images", query, limit=5)
+    page2 = await filled.search("images", query, limit=5, offset=5)
+    assert [h.id for h in page1 + page2] == [h.id for h in top10]
+
+
+async def test_retrieve_returns_vectors_and_payloads(filled: VectorStore) -> None:
+    wanted = _points()[6]
+    missing = str(uuid.uuid4())
+    found = await filled.retrieve("images", [missing, wanted.id])
+    assert [p.id for p in found] == [wanted.id]
+    assert found[0].payload == wanted.payload
+    np.testing.assert_allclose(found[0].vector, wanted.vector, atol=1e-5)  # unit vectors: cosine keeps them
+
+
+async def test_delete_and_count(filled: VectorStore) -> None:
+    assert await filled.count("images") == 40
+    await filled.delete("images", [_id(0), _id(1), str(uuid.uuid4())])
+    assert await filled.count("images") == 38
+    assert await filled.retrieve("images", [_id(0)]) == []
+    hits = await filled.search("images", _points()[0].vector, limit=3)
+    assert _id(0) not in {h.id for h in hits}
+
+
+async def test_spec_is_recorded_and_another_spec_is_refused(store: VectorStore) -> None:
+    assert await store.collection_spec("images") == SPEC
+    assert await store.collection_spec("faces") is None
+    await store.ensure_collection("images", SPEC)  # same spec: fine
+    with pytest.raises(ModelMismatch) as refused:
+        await store.ensure_collection("images", OTHER_SPEC)
+    assert "ViT-B-32" in refused.value.message and "ViT-L-14" in refused.value.message
+
+
+async def test_missing_collection_is_not_found(store: VectorStore) -> None:
+    with pytest.raises(NotFound):
+        await store.count("nowhere")
+
+
+async def test_edge_collection_survives_reopen(tmp_path: Path) -> None:
+    first = _edge(tmp_path)
+    await first.ensure_collection("images", SPEC)
+    await first.upsert("images", _points())
+    await first.close()
+
+    second = _edge(tmp_path)
+    try:
+        assert await second.collection_spec("images") == SPEC
+        assert await second.count("images") == 40  # usable before ensure_collection
+        hits = await second.search("images", _points()[9].vector, limit=1, filter=SearchFilter(folder="/a"))
+        assert hits[0].id == _id(9)
+        with pytest.raises(ModelMismatch):
+            await second.ensure_collection("images", OTHER_SPEC)
+        with pytest.raises(ModelMismatch):
+            await second.ensure_collection("images", CollectionSpec(SPEC.model, SPEC.pretrained, dim=DIM * 2))
+    finally:
+        await second.close()
