@@ -82,12 +82,30 @@ class SearchResponse(_message.Message):
     def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ...) -> None: ...
 
 class SearchReply(_message.Message):
-    __slots__ = ("response", "error")
+    __slots__ = ("response", "error", "info")
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    INFO_FIELD_NUMBER: _ClassVar[int]
     response: SearchResponse
     error: Error
-    def __init__(self, response: _Optional[_Union[SearchResponse, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
+    info: SearchInfo
+    def __init__(self, response: _Optional[_Union[SearchResponse, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., info: _Optional[_Union[SearchInfo, _Mapping]] = ...) -> None: ...
+
+class SearchInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SearchInfo(_message.Message):
+    __slots__ = ("model", "collection_exists", "indexed", "warnings")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    COLLECTION_EXISTS_FIELD_NUMBER: _ClassVar[int]
+    INDEXED_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    model: ModelInfo
+    collection_exists: bool
+    indexed: int
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, model: _Optional[_Union[ModelInfo, _Mapping]] = ..., collection_exists: _Optional[bool] = ..., indexed: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("kind", "message")
@@ -158,3 +176,31 @@ class IngestFolderResponse(_message.Message):
     request_id: str
     path: str
     def __init__(self, request_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+
+class GetSystemInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReadinessCheck(_message.Message):
+    __slots__ = ("name", "ok", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    ok: bool
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., ok: _Optional[bool] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class SystemInfo(_message.Message):
+    __slots__ = ("ready", "model", "indexed", "warnings", "checks")
+    READY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INDEXED_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ready: bool
+    model: ModelInfo
+    indexed: int
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    checks: _containers.RepeatedCompositeFieldContainer[ReadinessCheck]
+    def __init__(self, ready: _Optional[bool] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., indexed: _Optional[int] = ..., warnings: _Optional[_Iterable[str]] = ..., checks: _Optional[_Iterable[_Union[ReadinessCheck, _Mapping]]] = ...) -> None: ...

@@ -54,6 +54,11 @@ class ImageSearchStub:
                 request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderRequest.SerializeToString,
                 response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderResponse.FromString,
                 _registered_method=True)
+        self.GetSystemInfo = channel.unary_unary(
+                '/imgsearch.api.v1.ImageSearch/GetSystemInfo',
+                request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetSystemInfoRequest.SerializeToString,
+                response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.SystemInfo.FromString,
+                _registered_method=True)
 
 
 class ImageSearchServicer:
@@ -83,6 +88,12 @@ class ImageSearchServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSystemInfo(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageSearchServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +116,11 @@ def add_ImageSearchServicer_to_server(servicer, server):
                     servicer.IngestFolder,
                     request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderRequest.FromString,
                     response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderResponse.SerializeToString,
+            ),
+            'GetSystemInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSystemInfo,
+                    request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetSystemInfoRequest.FromString,
+                    response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.SystemInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +231,33 @@ class ImageSearch:
             '/imgsearch.api.v1.ImageSearch/IngestFolder',
             imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderRequest.SerializeToString,
             imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSystemInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imgsearch.api.v1.ImageSearch/GetSystemInfo',
+            imgsearch_dot_api_dot_v1_dot_search__pb2.GetSystemInfoRequest.SerializeToString,
+            imgsearch_dot_api_dot_v1_dot_search__pb2.SystemInfo.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,1 @@
+"""REST (http.py) and gRPC (grpc.py) faces of the gateway."""

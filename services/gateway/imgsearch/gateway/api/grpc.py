@@ -1,0 +1,136 @@
+"""gRPC API (grpc.aio): the ImageSearch service, health checking that follows readiness, and reflection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.api.v1 import search_pb2_grpc
+from imgsearch.common.db.images import ImageRecord
+from imgsearch.common.errors import ImgSearchError
+from imgsearch.gateway.service import Gateway
+from imgsearch.search.domain import thumbnail_url
+from imgsearch.search.messages import timestamp
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageSearch"].full_name
+HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+HEALTH_INTERVAL_S = 5.0
+
+
+class ImageSearchServicer(search_pb2_grpc.ImageSearchServicer):
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def SearchText(
+        self, request: pb.TextSearchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchResponse:
+        return await _answer(context, self.gateway.search_text(request))
+
+    async def SearchSimilar(
+        self, request: pb.SimilarSearchRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchResponse:
+        return await _answer(context, self.gateway.search_similar(request))
+
+    async def GetImage(self, request: pb.GetImageRequest, context: grpc.aio.ServicerContext) -> pb.Image:
+        return image_message(await _answer(context, self.gateway.image(request.image_id)))
+
+    async def IngestFolder(
+        self, request: pb.IngestFolderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IngestFolderResponse:
+        accepted = await _answer(context, self.gateway.ingest(request.path, request.include, request.exclude))
+        return pb.IngestFolderResponse(request_id=accepted.request_id, path=str(accepted.path))
+
+    async def GetSystemInfo(
+        self, request: pb.GetSystemInfoRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SystemInfo:
+        return await _answer(context, self.gateway.system_info())
+
+
+async def _answer(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:
+    """ImgSearchError → its gRPC status with the message as details; anything else → INTERNAL, logged."""
+    try:
+        return await call
+    except ImgSearchError as exc:
+        await context.abort(grpc.StatusCode[exc.grpc_code], exc.message)
+    except Exception:
+        log.exception("unhandled error in a gRPC call")
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error: see the gateway log")
+    raise AssertionError("context.abort returns only by raising")
+
+
+def image_message(record: ImageRecord) -> pb.Image:
+    message = pb.Image(
+        image_id=record.id, paths=record.paths, size_bytes=record.size_bytes, width=record.width or 0,
+        height=record.height or 0, format=record.format or "", camera_make=record.camera_make or "",
+        camera_model=record.camera_model or "", orientation=record.orientation or 0,
+        has_gps=record.gps_lat is not None and record.gps_lon is not None,
+        latitude=record.gps_lat or 0.0, longitude=record.gps_lon or 0.0,
+        ingest_status=record.ingest_status, embed_status=record.embed_status, error=record.embed_error or "",
+        thumbnail_url=thumbnail_url(record.id) if record.thumbnail_path else "",
+    )
+    if record.taken_at is not None:
+        message.taken_at.CopyFrom(timestamp(record.taken_at))
+    return message
+
+
+class GrpcServer:
+    """The aio server with ImageSearch, health and reflection; health follows gateway readiness."""
+
+    def __init__(
+        self, gateway: Gateway, host: str, port: int, health_interval_s: float = HEALTH_INTERVAL_S
+    ) -> None:
+        self.gateway = gateway
+        self.server = grpc.aio.server()
+        self.health = health.aio.HealthServicer()
+        self.health_interval_s = health_interval_s
+        search_pb2_grpc.add_ImageSearchServicer_to_server(  # type: ignore[no-untyped-call]
+            ImageSearchServicer(gateway), self.server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
+            self.server,
+        )
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        for service in ("", SERVICE_NAME):  # until the first probe says otherwise
+            await self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.start()
+        self._watch = asyncio.create_task(self._follow_readiness())
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_s)
+
+    async def update_health(self) -> None:
+        info = await self.gateway.system_info()
+        serving = health_pb2.HealthCheckResponse
+        status = serving.SERVING if info.ready else serving.NOT_SERVING
+        for service in ("", SERVICE_NAME):
+            await self.health.set(service, status)
+
+    async def _follow_readiness(self) -> None:
+        while True:
+            try:
+                await self.update_health()
+            except Exception as exc:  # keep probing: a failed probe must not end health reporting
+                log.warning("readiness probe failed: %r", exc)
+            await asyncio.sleep(self.health_interval_s)
+

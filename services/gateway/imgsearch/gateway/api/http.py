@@ -1,0 +1,135 @@
+"""REST API (FastAPI; OpenAPI at /docs). Built by create_app(gateway): no module-level app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.errors import ImgSearchError
+from imgsearch.gateway.api import schemas
+from imgsearch.gateway.service import Gateway
+from imgsearch.search.domain import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from imgsearch.search.messages import search_filters
+
+log = logging.getLogger(__name__)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": schemas.ErrorBody} for status in (400, 403, 404, 409, 503)
+}
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="hits per page")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="hits to skip")]
+TakenAfter = Annotated[datetime | None, Query(description="EXIF date on or after (ISO 8601; naive = UTC)")]
+TakenBefore = Annotated[datetime | None, Query(description="EXIF date on or before (ISO 8601; naive = UTC)")]
+Folder = Annotated[str | None, Query(max_length=4096, description="absolute folder prefix")]
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    app = FastAPI(
+        title="imgsearch", version="1", summary="Semantic photo search: text and similar-image search",
+    )
+    app.include_router(_routes(gateway))
+    _install_error_handlers(app)
+    return app
+
+
+def _routes(gateway: Gateway) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/api/v1/search", response_model=schemas.SearchResults, responses=ERRORS, tags=["search"])
+    async def search(
+        q: Annotated[str, Query(min_length=1, max_length=1000, description="what to look for")],
+        limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, taken_after: TakenAfter = None,
+        taken_before: TakenBefore = None, folder: Folder = None,
+    ) -> schemas.SearchResults:
+        request = pb.TextSearchRequest(
+            query=q, limit=limit, offset=offset, filters=search_filters(taken_after, taken_before, folder)
+        )
+        return schemas.SearchResults.from_proto(await gateway.search_text(request))
+
+    @router.get(
+        "/api/v1/images/{image_id}/similar", response_model=schemas.SearchResults, responses=ERRORS,
+        tags=["search"],
+    )
+    async def similar(
+        image_id: str, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, taken_after: TakenAfter = None,
+        taken_before: TakenBefore = None, folder: Folder = None,
+    ) -> schemas.SearchResults:
+        request = pb.SimilarSearchRequest(
+            image_id=image_id, limit=limit, offset=offset,
+            filters=search_filters(taken_after, taken_before, folder),
+        )
+        return schemas.SearchResults.from_proto(await gateway.search_similar(request))
+
+    @router.get("/api/v1/images/{image_id}", response_model=schemas.Image, responses=ERRORS, tags=["images"])
+    async def image(image_id: str) -> schemas.Image:
+        return schemas.Image.from_record(await gateway.image(image_id))
+
+    @router.get("/api/v1/images/{image_id}/thumbnail", responses=ERRORS, tags=["images"])
+    async def thumbnail(image_id: str) -> FileResponse:
+        return FileResponse(await gateway.thumbnail(image_id), headers={"Cache-Control": "max-age=86400"})
+
+    @router.get("/api/v1/images/{image_id}/original", responses=ERRORS, tags=["images"])
+    async def original(image_id: str) -> FileResponse:
+        path = await gateway.original(image_id)
+        return FileResponse(path, filename=path.name, content_disposition_type="inline")
+
+    @router.post(
+        "/api/v1/ingest", status_code=202, response_model=schemas.IngestAccepted, responses=ERRORS,
+        tags=["ingest"],
+    )
+    async def ingest(body: schemas.IngestRequest) -> schemas.IngestAccepted:
+        accepted = await gateway.ingest(body.path, body.include, body.exclude)
+        return schemas.IngestAccepted(request_id=accepted.request_id, path=str(accepted.path))
+
+    @router.get("/healthz", response_model=schemas.Liveness, tags=["health"])
+    async def healthz() -> schemas.Liveness:
+        return schemas.Liveness()
+
+    @router.get("/readyz", response_model=schemas.Readiness, responses={503: {"model": schemas.Readiness}},
+                tags=["health"])
+    async def readyz() -> JSONResponse:
+        readiness = schemas.Readiness.from_proto(await gateway.system_info())
+        return JSONResponse(readiness.model_dump(mode="json"), status_code=200 if readiness.ready else 503)
+
+    return router
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ImgSearchError)
+    async def on_error(request: Request, exc: ImgSearchError) -> JSONResponse:
+        return _error(exc.http_status, exc.kind, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(400, "InvalidInput", _describe(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = "NotFound" if exc.status_code == 404 else "HTTPError"
+        return _error(exc.status_code, kind, str(exc.detail), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, "ImgSearchError", "internal error: see the gateway log")
+
+
+def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": kind, "message": message}, status_code=status, headers=headers)
+
+
+def _describe(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"

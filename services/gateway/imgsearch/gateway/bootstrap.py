@@ -1,0 +1,143 @@
+"""Build the gateway from its adapters; run the HTTP (uvicorn) and gRPC (grpc.aio) servers until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import uvicorn
+
+from imgsearch.common.bus import Bus
+from imgsearch.common.deps import Deps
+from imgsearch.common.errors import ConfigurationError, Unavailable
+from imgsearch.common.settings import Settings
+from imgsearch.gateway.api.grpc import GrpcServer
+from imgsearch.gateway.api.http import create_app
+from imgsearch.gateway.files import LibraryRoots
+from imgsearch.gateway.service import Gateway, IngestRequester
+from imgsearch.search.client import SearchClient
+
+log = logging.getLogger(__name__)
+STARTUP_TIMEOUT_S = 10.0
+
+
+def build_gateway(settings: Settings, deps: Deps) -> Gateway:
+    async def nats() -> None:
+        if not deps.bus.nc.is_connected:
+            raise Unavailable("not connected to NATS")
+
+    async def postgres() -> None:
+        async with deps.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    return Gateway(
+        search=SearchClient(deps.bus), images=deps.images, request_ingest=ingest_requester(deps.bus),
+        library=LibraryRoots(settings.library_roots), thumbnails_dir=settings.thumbnails_dir,
+        probes={"nats": nats, "postgres": postgres},
+    )
+
+
+def ingest_requester(bus: Bus) -> IngestRequester:
+    async def request(path: Path, include: Sequence[str], exclude: Sequence[str]) -> str:
+        from imgsearch.ingest.bootstrap import request_ingest  # the ingest service owns its command
+
+        request_id: str = await request_ingest(bus, path, include=include, exclude=exclude)
+        return request_id
+
+    return request
+
+
+class GatewayServers:
+    """Both servers of one gateway. After start(), http_port and grpc_port are the bound ports (port 0 ok)."""
+
+    def __init__(self, gateway: Gateway, settings: Settings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.http_port = 0
+        self.grpc_port = 0
+        self._uvicorn: _Uvicorn | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._grpc: GrpcServer | None = None
+
+    async def start(self) -> None:
+        http, grpc_settings = self.settings.http, self.settings.grpc
+        sock = _listen(http.host, http.port)
+        self.http_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(self.gateway), log_config=None, lifespan="off", access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        self._uvicorn = _Uvicorn(config)
+        self._http_task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
+        try:
+            self._grpc = GrpcServer(self.gateway, grpc_settings.host, grpc_settings.port)
+        except RuntimeError as exc:
+            await self.stop()
+            raise ConfigurationError(
+                f"cannot listen for gRPC on {grpc_settings.host}:{grpc_settings.port}"
+                f" (IMGSEARCH_GRPC__HOST / IMGSEARCH_GRPC__PORT): {exc}"
+            ) from exc
+        self.grpc_port = self._grpc.port
+        await self._grpc.start()
+        await self._wait_http_started()
+        log.info("gateway: REST on http://%s:%d (docs at /docs), gRPC on %s:%d",
+                 http.host, self.http_port, grpc_settings.host, self.grpc_port)
+
+    async def stop(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.stop()
+        if self._uvicorn is not None and self._http_task is not None:
+            self._uvicorn.should_exit = True
+            await self._http_task
+
+    async def _wait_http_started(self) -> None:
+        assert self._uvicorn is not None and self._http_task is not None
+        deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT_S
+        while not self._uvicorn.started:
+            if self._http_task.done():
+                self._http_task.result()  # raises what made uvicorn fail
+                raise ConfigurationError("the HTTP server stopped during startup")
+            if asyncio.get_running_loop().time() > deadline:
+                raise Unavailable("the HTTP server did not start in time")
+            await asyncio.sleep(0.01)
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the process runtime owns SIGTERM and sets stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen for HTTP on {host}:{port} (IMGSEARCH_HTTP__HOST / IMGSEARCH_HTTP__PORT): {exc}"
+        ) from exc
+    return sock
+
+
+async def serve(
+    settings: Settings, deps: Deps, stop: asyncio.Event,
+    on_started: Callable[[GatewayServers], None] | None = None,
+) -> None:
+    """Serve REST and gRPC until stop is set. on_started gets the running servers (bound ports)."""
+    servers = GatewayServers(build_gateway(settings, deps), settings)
+    await servers.start()
+    try:
+        if on_started is not None:
+            on_started(servers)
+        await stop.wait()
+    finally:
+        await servers.stop()

@@ -1,0 +1,125 @@
+"""What the gateway does, whichever API asks: REST (api/http.py) and gRPC (api/grpc.py) both call this."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.db.images import ImageRecord
+from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound
+from imgsearch.gateway.files import LibraryRoots
+
+_IMAGE_ID = re.compile(r"[0-9a-f]{64}")
+PROBE_TIMEOUT_S = 2.0
+
+
+class SearchPort(Protocol):
+    """imgsearch.search.client.SearchClient."""
+
+    async def text(self, request: pb.TextSearchRequest) -> pb.SearchResponse: ...
+    async def similar(self, request: pb.SimilarSearchRequest) -> pb.SearchResponse: ...
+    async def info(self, timeout_s: float | None = None) -> pb.SearchInfo: ...
+
+
+class ImageLookup(Protocol):
+    """imgsearch.common.db.images.ImageRepository."""
+
+    async def get(self, image_id: str) -> ImageRecord | None: ...
+
+
+# request_ingest(path, include, exclude) -> request id (publishes an IngestRequested command)
+IngestRequester = Callable[[Path, Sequence[str], Sequence[str]], Awaitable[str]]
+# a readiness probe: returns when the dependency answers, raises otherwise
+Probe = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class IngestAccepted:
+    request_id: str
+    path: Path
+
+
+class Gateway:
+    def __init__(
+        self, search: SearchPort, images: ImageLookup, request_ingest: IngestRequester,
+        library: LibraryRoots, thumbnails_dir: Path, probes: Mapping[str, Probe],
+    ) -> None:
+        self.search = search
+        self.images = images
+        self.request_ingest = request_ingest
+        self.library = library
+        self.thumbnails_dir = thumbnails_dir
+        self.probes = probes
+
+    async def search_text(self, request: pb.TextSearchRequest) -> pb.SearchResponse:
+        return await self.search.text(request)  # the search service validates the request
+
+    async def search_similar(self, request: pb.SimilarSearchRequest) -> pb.SearchResponse:
+        request.image_id = check_image_id(request.image_id)
+        return await self.search.similar(request)
+
+    async def image(self, image_id: str) -> ImageRecord:
+        image_id = check_image_id(image_id)
+        record = await self.images.get(image_id)
+        if record is None:
+            raise NotFound(f"no image {image_id}")
+        return record
+
+    async def thumbnail(self, image_id: str) -> Path:
+        record = await self.image(image_id)
+        if not record.thumbnail_path:
+            raise NotFound(f"image {image_id} has no thumbnail")
+        path = Path(record.thumbnail_path)
+        if not path.is_absolute():
+            path = self.thumbnails_dir / path
+        if not path.is_file():
+            raise NotFound(f"the thumbnail of image {image_id} is missing")
+        return path
+
+    async def original(self, image_id: str) -> Path:
+        record = await self.image(image_id)
+        return self.library.stored_file(record.paths)
+
+    async def ingest(self, path: str, include: Sequence[str], exclude: Sequence[str]) -> IngestAccepted:
+        folder = self.library.folder(path)
+        request_id = await self.request_ingest(folder, tuple(include), tuple(exclude))
+        return IngestAccepted(request_id=request_id, path=folder)
+
+    async def system_info(self) -> pb.SystemInfo:
+        """Readiness: every probe answers and the search service replies to info."""
+        info = pb.SystemInfo()
+        for name, probe in self.probes.items():
+            info.checks.append(await _check(name, probe))
+        try:
+            search_info = await self.search.info(timeout_s=PROBE_TIMEOUT_S)
+        except ImgSearchError as exc:
+            info.checks.append(pb.ReadinessCheck(name="search", ok=False, detail=exc.message))
+        else:
+            info.checks.append(pb.ReadinessCheck(name="search", ok=True))
+            info.model.CopyFrom(search_info.model)
+            info.indexed = search_info.indexed
+            info.warnings.extend(search_info.warnings)
+        info.ready = all(check.ok for check in info.checks)
+        return info
+
+
+def check_image_id(image_id: str) -> str:
+    normalised = image_id.strip().lower()
+    if not _IMAGE_ID.fullmatch(normalised):
+        raise InvalidInput(f"{image_id!r} is not an image id (64 hex characters, the sha256 of the file)")
+    return normalised
+
+
+async def _check(name: str, probe: Probe) -> pb.ReadinessCheck:
+    try:
+        await asyncio.wait_for(probe(), PROBE_TIMEOUT_S)
+    except TimeoutError:
+        return pb.ReadinessCheck(name=name, ok=False, detail=f"no answer within {PROBE_TIMEOUT_S:g}s")
+    except Exception as exc:  # a probe reports any failure as "not ready", never as an error
+        return pb.ReadinessCheck(name=name, ok=False, detail=str(exc) or repr(exc))
+    return pb.ReadinessCheck(name=name, ok=True)

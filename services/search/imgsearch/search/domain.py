@@ -1,0 +1,120 @@
+"""Pure search logic: request validation, filters, the model/collection check and hit enrichment."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from imgsearch.common.db.images import ImageRecord
+from imgsearch.common.errors import InvalidInput, ModelMismatch
+from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 200
+MAX_OFFSET = 10_000  # deep pages cost the vector store limit+offset candidates each
+MAX_QUERY_CHARS = 1_000
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    image_id: str
+    score: float
+    path: str
+    taken_at: datetime | None
+    width: int | None
+    height: int | None
+
+    @property
+    def thumbnail_url(self) -> str:
+        return thumbnail_url(self.image_id)
+
+
+def thumbnail_url(image_id: str) -> str:
+    return f"/api/v1/images/{image_id}/thumbnail"
+
+
+def check_query(query: str) -> str:
+    text = query.strip()
+    if not text:
+        raise InvalidInput("the search query is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"the search query is longer than {MAX_QUERY_CHARS} characters")
+    return text
+
+
+def check_page(limit: int, offset: int) -> Page:
+    """limit 0 (unset in protobuf) means the default."""
+    if limit < 0 or limit > MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT} (got {limit})")
+    if offset < 0 or offset > MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET} (got {offset})")
+    return Page(limit or DEFAULT_LIMIT, offset)
+
+
+def normalise_folder(folder: str) -> str | None:
+    """'/photos/2020/' and '/photos//2020' both mean '/photos/2020' (payload ``folders`` holds that form)."""
+    if not folder.strip():
+        return None
+    if not folder.startswith("/"):
+        raise InvalidInput(f"folder must be an absolute path (got {folder!r})")
+    if ".." in folder.split("/"):
+        raise InvalidInput(f"folder must not contain '..' (got {folder!r})")
+    return posixpath.normpath(folder)
+
+
+def build_filter(
+    taken_after: datetime | None, taken_before: datetime | None, folder: str,
+    exclude_ids: Sequence[str] = (),
+) -> SearchFilter:
+    if taken_after and taken_before and taken_after > taken_before:
+        raise InvalidInput(
+            f"taken_after ({taken_after.isoformat()}) is later than taken_before ({taken_before.isoformat()})"
+        )
+    return SearchFilter(
+        taken_after=taken_after, taken_before=taken_before, folder=normalise_folder(folder),
+        exclude_ids=tuple(exclude_ids),
+    )
+
+
+def check_collection(recorded: CollectionSpec | None, loaded: CollectionSpec) -> None:
+    """Vectors from one model are meaningless to another: refuse rather than answer nonsense."""
+    if recorded is None:
+        return
+    if (recorded.model, recorded.pretrained, recorded.dim) != (loaded.model, loaded.pretrained, loaded.dim):
+        raise ModelMismatch(
+            f"the images collection was built with {describe(recorded)} but search loaded "
+            f"{describe(loaded)}: set IMGSEARCH_CLIP__MODEL / IMGSEARCH_CLIP__PRETRAINED to match, "
+            "or re-index the library with the new model"
+        )
+
+
+def describe(spec: CollectionSpec) -> str:
+    return f"{spec.model}/{spec.pretrained} ({spec.dim}-d)"
+
+
+def enrich(points: Sequence[ScoredPoint], records: Mapping[str, ImageRecord]) -> list[Hit]:
+    """Join vector hits with their metadata rows, in rank order; hits whose row is gone are dropped."""
+    hits: list[Hit] = []
+    for point in points:
+        record = records.get(str(point.payload.get("image_id", "")))
+        if record is None:
+            continue
+        hits.append(
+            Hit(
+                image_id=record.id, score=point.score, path=record.paths[0] if record.paths else "",
+                taken_at=record.taken_at, width=record.width, height=record.height,
+            )
+        )
+    return hits
+
+
+def image_ids(points: Sequence[ScoredPoint]) -> list[str]:
+    return [str(p.payload["image_id"]) for p in points if p.payload.get("image_id")]

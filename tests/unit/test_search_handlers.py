@@ -1,0 +1,200 @@
+"""Search handlers driven with fakes at the ports: ranking, filters passed down, enrichment, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.errors import InvalidInput, ModelMismatch, NotFound, Unavailable
+from imgsearch.common.ids import point_id
+from imgsearch.common.vectors.port import IMAGES_COLLECTION, CollectionSpec, VectorPoint
+from imgsearch.search.handlers import SearchHandlers, reply_handler
+from imgsearch.search.messages import search_filters
+from tests.support.search_fakes import (
+    SPEC,
+    FakeImages,
+    FakeTextEncoder,
+    FakeVectorStore,
+    image_id,
+    in_process_client,
+    make_record,
+    unit,
+)
+
+JUNE_2020 = datetime(2020, 6, 1, tzinfo=UTC)
+JAN_2021 = datetime(2021, 1, 1, tzinfo=UTC)
+LIBRARY = {  # name: (vector, taken_at, folder)
+    "beach": ([1.0, 0.0, 0.0, 0.0], JUNE_2020, "/photos/2020"),
+    "dog": ([0.9, 0.3, 0.0, 0.0], JAN_2021, "/photos/2021"),
+    "city": ([0.0, 1.0, 0.0, 0.0], None, "/photos/misc"),
+    "gone": ([0.99, 0.0, 0.1, 0.0], None, "/photos/2020"),  # vector left behind, row deleted
+}
+
+
+def encoder(random_weights: bool = False) -> FakeTextEncoder:
+    return FakeTextEncoder({"sunset": [1, 0, 0, 0], "street": [0, 1, 0, 0]}, random_weights=random_weights)
+
+
+async def library_store(spec: CollectionSpec = SPEC) -> FakeVectorStore:
+    store = FakeVectorStore()
+    await store.ensure_collection(IMAGES_COLLECTION, spec)
+    await store.upsert(IMAGES_COLLECTION, [
+        VectorPoint(point_id(image_id(name)), unit(vector), {
+            "image_id": image_id(name), "folders": ["/photos", folder],
+            **({"taken_at": taken.timestamp()} if taken else {}),
+        })
+        for name, (vector, taken, folder) in LIBRARY.items()
+    ])
+    return store
+
+
+def records() -> FakeImages:
+    return FakeImages([
+        make_record(name, f"{folder}/{name}.jpg", taken)
+        for name, (_, taken, folder) in LIBRARY.items() if name != "gone"
+    ])
+
+
+@pytest.fixture
+async def executor() -> AsyncIterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool
+
+
+async def make_handlers(executor: ThreadPoolExecutor, store: FakeVectorStore | None = None,
+                        text_encoder: FakeTextEncoder | None = None) -> SearchHandlers:
+    return SearchHandlers(text_encoder or encoder(), store or await library_store(), records(), executor)
+
+
+async def test_text_search_ranks_enriches_and_drops_vanished_rows(executor: ThreadPoolExecutor) -> None:
+    handlers = await make_handlers(executor)
+    response = await handlers.text(pb.TextSearchRequest(query="  sunset  "))
+    assert [h.image_id for h in response.hits] == [image_id("beach"), image_id("dog"), image_id("city")]
+    assert response.hits[0].score == pytest.approx(1.0)
+    assert response.hits[0].path == "/photos/2020/beach.jpg"
+    assert response.hits[0].taken_at.ToDatetime(tzinfo=UTC) == JUNE_2020
+    assert (response.hits[0].width, response.hits[0].height) == (640, 480)
+    assert response.hits[0].thumbnail_url == f"/api/v1/images/{image_id('beach')}/thumbnail"
+    assert not response.hits[2].HasField("taken_at")
+    assert response.model == pb.ModelInfo(model="fake-clip", pretrained="test", dim=4, random_weights=False)
+
+
+async def test_text_search_passes_filters_and_page_down(executor: ThreadPoolExecutor) -> None:
+    store = await library_store()
+    handlers = await make_handlers(executor, store)
+    request = pb.TextSearchRequest(
+        query="sunset", limit=5, offset=1, filters=search_filters(JUNE_2020, JAN_2021, "/photos/2020/"),
+    )
+    response = await handlers.text(request)
+    _, limit, offset, search_filter = store.searches[-1]
+    assert (limit, offset) == (5, 1)
+    assert search_filter is not None
+    assert (search_filter.taken_after, search_filter.taken_before) == (JUNE_2020, JAN_2021)
+    assert search_filter.folder == "/photos/2020"
+    assert response.hits == []  # beach is the only match, and offset 1 skips it
+
+    await handlers.text(pb.TextSearchRequest(query="sunset"))
+    _, limit, offset, search_filter = store.searches[-1]
+    assert (limit, offset) == (20, 0)
+    assert search_filter is not None and search_filter.empty
+
+
+async def test_folder_filter_selects_the_folder(executor: ThreadPoolExecutor) -> None:
+    handlers = await make_handlers(executor)
+    request = pb.TextSearchRequest(query="street", filters=search_filters(folder="/photos/misc"))
+    response = await handlers.text(request)
+    assert [h.image_id for h in response.hits] == [image_id("city")]
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (pb.TextSearchRequest(query="   "), "empty"),
+        (pb.TextSearchRequest(query="sunset", limit=201), "limit"),
+        (pb.TextSearchRequest(query="sunset", limit=-1), "limit"),
+        (pb.TextSearchRequest(query="sunset", offset=-3), "offset"),
+        (pb.TextSearchRequest(query="sunset", filters=search_filters(folder="photos")), "absolute"),
+        (pb.TextSearchRequest(query="sunset", filters=search_filters(JAN_2021, JUNE_2020)), "later than"),
+    ],
+)
+async def test_bad_requests_are_invalid_input(
+    executor: ThreadPoolExecutor, request_: pb.TextSearchRequest, message: str
+) -> None:
+    handlers = await make_handlers(executor)
+    with pytest.raises(InvalidInput, match=message):
+        await handlers.text(request_)
+
+
+async def test_mismatched_collection_refuses_every_search(executor: ThreadPoolExecutor) -> None:
+    store = await library_store(CollectionSpec(model="ViT-B-32", pretrained="laion2b_s34b_b79k", dim=512))
+    text_encoder = encoder()
+    handlers = await make_handlers(executor, store, text_encoder)
+    with pytest.raises(ModelMismatch, match="ViT-B-32/laion2b_s34b_b79k"):
+        await handlers.text(pb.TextSearchRequest(query="sunset"))
+    with pytest.raises(ModelMismatch):
+        await handlers.similar(pb.SimilarSearchRequest(image_id=image_id("beach")))
+    assert text_encoder.calls == []  # refused before spending time in the model
+    info = await handlers.info(pb.SearchInfoRequest())
+    assert any("ViT-B-32" in w for w in info.warnings)
+
+
+async def test_no_collection_yet_means_no_results(executor: ThreadPoolExecutor) -> None:
+    handlers = await make_handlers(executor, FakeVectorStore())
+    response = await handlers.text(pb.TextSearchRequest(query="sunset"))
+    assert list(response.hits) == []
+    info = await handlers.info(pb.SearchInfoRequest())
+    assert not info.collection_exists and info.indexed == 0
+
+
+async def test_similar_excludes_the_image_itself(executor: ThreadPoolExecutor) -> None:
+    store = await library_store()
+    handlers = await make_handlers(executor, store)
+    response = await handlers.similar(pb.SimilarSearchRequest(image_id=image_id("beach"), limit=2))
+    assert [h.image_id for h in response.hits] == [image_id("dog")]  # "gone" ranks 1st but has no row
+    search_filter = store.searches[-1][3]
+    assert search_filter is not None and search_filter.exclude_ids == (point_id(image_id("beach")),)
+
+
+async def test_similar_to_an_unembedded_image_is_not_found(executor: ThreadPoolExecutor) -> None:
+    handlers = await make_handlers(executor)
+    with pytest.raises(NotFound, match="no embedding"):
+        await handlers.similar(pb.SimilarSearchRequest(image_id=image_id("never seen")))
+
+
+async def test_info_reports_random_weights(executor: ThreadPoolExecutor) -> None:
+    text_encoder = encoder(random_weights=True)
+    store = await library_store(text_encoder.collection_spec())
+    info = await (await make_handlers(executor, store, text_encoder)).info(pb.SearchInfoRequest())
+    assert info.model.random_weights
+    assert info.collection_exists and info.indexed == len(LIBRARY)
+    assert any("random weights" in w for w in info.warnings)
+
+
+async def test_client_round_trip_rebuilds_errors(executor: ThreadPoolExecutor) -> None:
+    client = in_process_client(await make_handlers(executor))
+    assert (await client.text(pb.TextSearchRequest(query="sunset"))).hits[0].image_id == image_id("beach")
+    assert (await client.info()).indexed == len(LIBRARY)
+    with pytest.raises(NotFound):
+        await client.similar(pb.SimilarSearchRequest(image_id=image_id("nope")))
+    with pytest.raises(InvalidInput, match="empty"):
+        await client.text(pb.TextSearchRequest(query=""))
+    with pytest.raises(Unavailable):
+        await in_process_client(None).info()
+
+
+async def test_unexpected_failure_becomes_a_generic_error_reply() -> None:
+    async def broken(request: pb.SearchInfoRequest) -> pb.SearchInfo:
+        raise RuntimeError("secret internals")
+
+    reply = pb.SearchReply.FromString(await reply_handler(pb.SearchInfoRequest, broken)(b""))
+    assert reply.error.kind == "ImgSearchError" and "secret" not in reply.error.message
+
+    async def unreachable(request: pb.TextSearchRequest) -> pb.SearchResponse:
+        raise AssertionError("an undecodable request must not reach the handler")
+
+    garbage = pb.SearchReply.FromString(await reply_handler(pb.TextSearchRequest, unreachable)(b"\xff\xff"))
+    assert garbage.error.kind == "InvalidInput"
