@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         log.error("folder to ingest not found: %s (make run LIBRARY=/path/to/photos)", ", ".join(missing))
         return 2
+    if not settings.library_roots and args.ingest:
+        # Nothing configured: the folders given to ingest are the library (file serving stays inside them).
+        settings.library_roots = [p.resolve() for p in args.ingest]
     from imgsearch.runner.stack import run_stack
 
     async def run(stop: asyncio.Event) -> None:

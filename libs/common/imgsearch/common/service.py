@@ -1,0 +1,35 @@
+"""The standalone entrypoint shared by every service's ``__main__`` (distributed mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from imgsearch.common.deps import Deps, open_deps
+from imgsearch.common.errors import ImgSearchError
+from imgsearch.common.runtime import configure_logging, run_until_stopped
+from imgsearch.common.settings import Settings
+
+Serve = Callable[[Settings, Deps, asyncio.Event], Awaitable[None]]
+
+
+def run_service(name: str, serve: Serve) -> int:
+    """Settings from env, connections from their URLs, serve until SIGTERM, drain, exit code."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    log = logging.getLogger(f"imgsearch.{name}")
+
+    async def run(stop: asyncio.Event) -> None:
+        deps = await open_deps(settings, name)
+        try:
+            await serve(settings, deps, stop)
+        finally:
+            await deps.close()
+
+    try:
+        run_until_stopped(run)
+    except ImgSearchError as exc:  # missing URLs or weights: a message, not a traceback
+        log.error("%s: %s", exc.kind, exc.message)
+        return 2
+    return 0
