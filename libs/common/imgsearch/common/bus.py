@@ -65,10 +65,20 @@ class Bus:
 
     @classmethod
     async def connect(cls, url: str, name: str, request_timeout_s: float = 10.0) -> Bus:
+        async def on_error(exc: Exception) -> None:
+            log.warning("NATS connection %s: %r", name, exc)  # one line, no traceback
+
+        async def on_disconnect() -> None:
+            log.warning("NATS connection %s lost; reconnecting", name)
+
+        async def on_reconnect() -> None:
+            log.info("NATS connection %s restored", name)
+
         try:
             nc = await nats.connect(
                 url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                connect_timeout=5, allow_reconnect=True,
+                connect_timeout=5, allow_reconnect=True, error_cb=on_error,
+                disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
             )
         except Exception as exc:  # nats raises several unrelated types here
             raise Unavailable(f"NATS at {url} is not reachable: {exc}") from exc
@@ -187,6 +197,12 @@ class Bus:
         except Exception as exc:  # settle failed: the server redelivers after ack_wait
             log.warning("could not settle seq %d on %s: %r", delivery.stream_seq, spec.durable, exc)
 
-    async def drain(self) -> None:
-        if not self.nc.is_closed:
-            await self.nc.drain()
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Flush what is buffered and close; a connection that is down is just closed."""
+        if self.nc.is_closed:
+            return
+        try:
+            await asyncio.wait_for(self.nc.drain(), timeout_s)
+        except Exception as exc:  # reconnecting or server gone: nothing left to flush
+            log.warning("NATS drain failed (%r); closing", exc)
+            await self.nc.close()

@@ -86,7 +86,8 @@ class ImageRepository:
         async with self.pool.connection() as conn:
             await conn.execute(
                 "INSERT INTO dead_letters"
-                " (stream, consumer, subject, stream_seq, deliveries, reason, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " (stream, consumer, subject, stream_seq, deliveries, reason, payload)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (stream, consumer, stream_seq) DO UPDATE SET reason = EXCLUDED.reason,"
                 " deliveries = EXCLUDED.deliveries",
                 (stream, consumer, subject, stream_seq, deliveries, reason[:2000], payload),

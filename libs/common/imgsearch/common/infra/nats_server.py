@@ -50,6 +50,7 @@ class NatsServer:
             [str(nats_server_binary()), "-a", self.host, "-p", str(self.port), "-js",
              "-sd", str(self.store_dir)],
             stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # a terminal Ctrl-C reaches the runner, which drains before stopping us
         )
         log.close()
         deadline = time.monotonic() + timeout_s
