@@ -11,6 +11,7 @@ import pytest
 
 from imgsearch.common.infra.nats_server import NatsServer
 from imgsearch.common.infra.postgres import EmbeddedPostgres
+from tests.support.tiny_clip import TinyClip, ensure_tiny_clip
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
@@ -55,3 +56,9 @@ async def pg_url(postgres_server: EmbeddedPostgres) -> AsyncIterator[str]:
     yield admin.replace("/postgres?", f"/{name}?")
     async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def tiny_clip() -> TinyClip:
+    """The tiny CLIP trained on captioned shapes (trained once, cached in REPO/.cache/tiny-clip)."""
+    return ensure_tiny_clip(REPO / ".cache" / "tiny-clip")

@@ -1,0 +1,1 @@
+"""The embed service: images.ingested → CLIP image vectors in the ``images`` collection → images.embedded."""
