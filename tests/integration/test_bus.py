@@ -173,3 +173,10 @@ async def test_stop_finishes_the_batch_in_flight(bus: Bus) -> None:
 async def test_request_without_responder_is_unavailable(bus: Bus) -> None:
     with pytest.raises(Unavailable):
         await bus.request("imgsearch.v1.search.text", b"", timeout_s=0.5)
+
+
+async def test_connect_to_nothing_gives_up_with_unavailable() -> None:
+    from imgsearch.common.infra.nats_server import free_port
+
+    with pytest.raises(Unavailable, match="not reachable"):
+        await Bus.connect(f"nats://127.0.0.1:{free_port()}", name="t", connect_timeout_s=1.0)

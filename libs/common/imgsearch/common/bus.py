@@ -64,7 +64,10 @@ class Bus:
         self.request_timeout_s = request_timeout_s
 
     @classmethod
-    async def connect(cls, url: str, name: str, request_timeout_s: float = 10.0) -> Bus:
+    async def connect(
+        cls, url: str, name: str, request_timeout_s: float = 10.0, connect_timeout_s: float = 30.0
+    ) -> Bus:
+        """Connect, retrying for up to connect_timeout_s; once connected, reconnect forever."""
         async def on_error(exc: Exception) -> None:
             log.warning("NATS connection %s: %r", name, exc)  # one line, no traceback
 
@@ -75,12 +78,15 @@ class Bus:
             log.info("NATS connection %s restored", name)
 
         try:
-            nc = await nats.connect(
-                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                connect_timeout=5, allow_reconnect=True, error_cb=on_error,
-                disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                    connect_timeout=5, allow_reconnect=True, error_cb=on_error,
+                    disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
+                ),
+                connect_timeout_s,
             )
-        except Exception as exc:  # nats raises several unrelated types here
+        except Exception as exc:  # nats raises several unrelated types here; TimeoutError too
             raise Unavailable(f"NATS at {url} is not reachable: {exc}") from exc
         return cls(nc, request_timeout_s)
 

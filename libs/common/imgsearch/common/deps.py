@@ -43,7 +43,10 @@ async def open_deps(settings: Settings, service: str, nats_url: str | None = Non
             f"{service} runs alone only with IMGSEARCH_NATS__URL and IMGSEARCH_POSTGRES__URL set;"
             " for everything in one process use `python -m imgsearch.runner`"
         )
-    bus = await Bus.connect(nats_url, name=service, request_timeout_s=settings.nats.request_timeout_s)
+    bus = await Bus.connect(
+        nats_url, name=service, request_timeout_s=settings.nats.request_timeout_s,
+        connect_timeout_s=settings.nats.connect_timeout_s,
+    )
     await bus.ensure_streams()
     pool = await open_pool(postgres_url, settings.postgres.pool_min, settings.postgres.pool_max)
     vectors = await open_vector_store(settings)

@@ -21,6 +21,7 @@ class NatsSettings(BaseModel):
     embedded_port: int = 4222  # port of that embedded nats-server (0 = any free port)
     stream_replicas: int = 1
     request_timeout_s: float = 10.0
+    connect_timeout_s: float = 30.0  # give up starting when NATS is not reachable for this long
 
 
 class PostgresSettings(BaseModel):
