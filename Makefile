@@ -27,7 +27,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m mypy libs/common libs/clip services
+	$(PY) -m mypy libs/common libs/clip services bench tools
 
 protos: $(STAMP)
 	$(PY) tools/gen_protos.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,10 @@ from tests.support.tiny_clip import TinyClip, ensure_tiny_clip
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # grpc core's INFO lines (GOAWAY on shutdown) are noise
 
 
 @pytest.fixture(scope="session")

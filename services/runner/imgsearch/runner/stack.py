@@ -19,11 +19,11 @@ log = logging.getLogger(__name__)
 
 async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Path] = ()) -> None:
     # Imported here: the services pull in torch, FastAPI and gRPC.
+    import imgsearch.embed.bootstrap as embed
+    import imgsearch.gateway.bootstrap as gateway
+    import imgsearch.ingest.bootstrap as ingest_service
+    import imgsearch.search.bootstrap as search
     from imgsearch.clip import load_clip
-    from imgsearch.embed import bootstrap as embed
-    from imgsearch.gateway import bootstrap as gateway
-    from imgsearch.ingest import bootstrap as ingest_service
-    from imgsearch.search import bootstrap as search
 
     # The model first: without weights we fail in seconds, before starting anything.
     clip = await asyncio.to_thread(load_clip, settings.clip, frozenset({"image", "text"}))
