@@ -180,3 +180,43 @@ async def test_connect_to_nothing_gives_up_with_unavailable() -> None:
 
     with pytest.raises(Unavailable, match="not reachable"):
         await Bus.connect(f"nats://127.0.0.1:{free_port()}", name="t", connect_timeout_s=1.0)
+
+
+async def test_message_that_kills_its_worker_is_dead_lettered_not_retried_forever(
+    bus: Bus, nats_url: str
+) -> None:
+    """A worker killed mid-message (here: its consume task cancelled) never settles it. After
+    max_deliver such deliveries the next one is dead-lettered without calling the handler again."""
+    await bus.publish(IMAGES_INGESTED, b"killer", msg_id="killer")
+    cspec = spec(max_deliver=2, ack_wait_s=0.5)
+    handled: list[int] = []
+    dead_letters: list[str] = []
+    called = asyncio.Event()
+
+    async def handler(batch: Sequence[Delivery]) -> list[BaseException | None]:
+        handled.extend(d.deliveries for d in batch)
+        called.set()
+        await asyncio.sleep(3600)  # "crash": never returns
+        return [None] * len(batch)
+
+    async def dead(d: Delivery, exc: BaseException) -> None:
+        dead_letters.append(str(exc))
+
+    for _ in range(2):  # two workers die on it: their task ends and their connection drops
+        called.clear()
+        worker = await Bus.connect(nats_url, name="doomed")
+        task = asyncio.create_task(worker.consume(cspec, handler, dead, asyncio.Event()))
+        await asyncio.wait_for(called.wait(), 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await worker.nc.close()
+    stop = asyncio.Event()
+    task = asyncio.create_task(bus.consume(cspec, handler, dead, stop))
+    for _ in range(100):
+        if dead_letters:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert handled == [1, 2]
+    assert len(dead_letters) == 1 and "without being settled" in dead_letters[0]

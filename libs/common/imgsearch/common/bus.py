@@ -174,10 +174,22 @@ class Bus:
     async def _handle_batch(
         self, spec: ConsumerSpec, msgs: list[Msg], handler: BatchHandler, dead_letter: DeadLetterHandler
     ) -> None:
-        deliveries = [
-            Delivery(m.subject, bytes(m.data), m.metadata.num_delivered, m.metadata.sequence.stream, m)
-            for m in msgs
-        ]
+        deliveries = []
+        for m in msgs:
+            meta = m.metadata
+            delivery = Delivery(m.subject, bytes(m.data), meta.num_delivered, meta.sequence.stream, m)
+            if delivery.deliveries > spec.max_deliver:
+                # The spare delivery: every earlier one ended without a settle, so handling it killed or
+                # hung the worker. Don't try again; record it and let the queue move on.
+                crashed = Unavailable(
+                    f"delivered {delivery.deliveries - 1} times without being settled"
+                    " (the worker stopped or crashed while handling it)"
+                )
+                await self._settle(spec, delivery, crashed, dead_letter)
+            else:
+                deliveries.append(delivery)
+        if not deliveries:
+            return
         try:
             outcomes: Sequence[BaseException | None] = await handler(deliveries)
         except Exception as exc:  # the whole batch failed (e.g. store down): retry each
