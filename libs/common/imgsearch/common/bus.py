@@ -71,8 +71,11 @@ class Bus:
         async def on_error(exc: Exception) -> None:
             log.warning("NATS connection %s: %r", name, exc)  # one line, no traceback
 
+        nc: NatsClient | None = None
+
         async def on_disconnect() -> None:
-            log.warning("NATS connection %s lost; reconnecting", name)
+            if nc is not None and not (nc.is_closed or nc.is_draining):  # not our own drain/close
+                log.warning("NATS connection %s lost; reconnecting", name)
 
         async def on_reconnect() -> None:
             log.info("NATS connection %s restored", name)
