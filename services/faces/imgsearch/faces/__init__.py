@@ -1,1 +1,3 @@
-"""Faces: detection, recognition and clustering — built in the faces issue; the package exists so the layout is complete."""
+"""Faces: detection, recognition and clustering — built in the faces issue.
+
+The package exists now so that the service layout is complete."""
