@@ -65,3 +65,13 @@ def test_bad_files_raise_bad_image_with_a_reason(shared_data: Path, relative: st
     with pytest.raises(BadImage) as caught:
         decode_image(shared_data / "robustness" / relative, SIZE)
     assert 0 < len(caught.value.message) <= 250
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["animated/photoprism_pythagoras.gif", "alpha/pillow_transparent.gif", "animated/pillow_iss634.gif"],
+)
+def test_palette_images_decode_to_rgb_at_any_model_size(shared_data: Path, name: str) -> None:
+    for size in (32, 224):
+        image = decode_image(shared_data / "robustness" / name, size)
+        assert image.mode == "RGB" and min(image.size) >= min(size, 100)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from PIL.TiffImagePlugin import IFDRational
 
+from imgsearch.common import imaging
 from imgsearch.ingest import exif
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
@@ -81,6 +82,7 @@ def test_text_and_orientation_cleaning() -> None:
     assert exif.text("Canon\x00\x00 ") == "Canon"
     assert exif.text(b"NIKON\x00") == "NIKON"
     assert exif.text("\x00") is None and exif.text(7) is None
-    assert exif.orientation({exif.ORIENTATION: 6}) == 6
-    assert exif.orientation({exif.ORIENTATION: 0}) == 1 and exif.orientation({exif.ORIENTATION: 9}) == 1
+    assert imaging.orientation({imaging.ORIENTATION_TAG: 6}) == 6
+    assert imaging.orientation({imaging.ORIENTATION_TAG: 0}) == 1
+    assert imaging.orientation({imaging.ORIENTATION_TAG: 9}) == 1
     assert exif.camera({exif.MAKE: "Apple", exif.MODEL: "iPhone 7"}) == ("Apple", "iPhone 7")

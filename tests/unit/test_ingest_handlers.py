@@ -15,11 +15,12 @@ from google.protobuf.message import Message
 
 from imgsearch.common.bus import Delivery
 from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary, Unavailable
+from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.subjects import IMAGES_INGESTED
 from imgsearch.events.v1.events_pb2 import ImageIngested, IngestRequested
 from imgsearch.ingest.domain import folders_of
 from imgsearch.ingest.handlers import IngestConfig, IngestHandler
-from imgsearch.ingest.probe import ProbedImage, ProbeLimits, configure_decoders
+from imgsearch.ingest.probe import ProbedImage, ProbeLimits
 from imgsearch.ingest.repository import KnownPath
 from imgsearch.ingest.scan import ScannedFile
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from imgsearch.common.errors import BadImage
-from imgsearch.ingest.probe import ProbeLimits, configure_decoders, probe
+from imgsearch.common.imaging import configure_decoders
+from imgsearch.ingest.probe import ProbeLimits, probe
 
 LIMITS = ProbeLimits(max_image_pixels=200_000_000, max_file_bytes=64 * 1024 * 1024, preview_size=384)
 

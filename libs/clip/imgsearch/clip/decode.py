@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
+from imgsearch.common import imaging
 from imgsearch.common.errors import BadImage
 
 DEFAULT_MAX_PIXELS = 200_000_000  # same default as IMGSEARCH_INGEST__MAX_IMAGE_PIXELS
@@ -25,8 +26,9 @@ def decode_image(path: Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) ->
             if image.format == "JPEG":
                 image.draft("RGB", _draft_request(width, height, size))
             image.load()
-            upright = ImageOps.exif_transpose(image)
-            return _to_rgb(_reduce(upright, size))
+            upright = imaging.upright(image, imaging.orientation(imaging.read_exif(image)))
+            # RGB before reducing: Image.reduce does not take palette images (GIF, some PNGs)
+            return _reduce(_to_rgb(upright), size)
     except BadImage:
         raise
     except FileNotFoundError:

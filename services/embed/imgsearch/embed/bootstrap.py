@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from imgsearch.common.bus import ConsumerSpec
 from imgsearch.common.deps import Deps
+from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import EVENTS, IMAGES_INGESTED
 from imgsearch.common.vectors.port import IMAGES_COLLECTION
@@ -39,6 +40,7 @@ async def serve(
     settings: Settings, deps: Deps, stop: asyncio.Event, clip: ImageEncoder | None = None
 ) -> None:
     """Embed images until stop is set; returns once the batches in flight are settled."""
+    configure_decoders(settings.ingest.max_image_pixels)  # same limits and formats (HEIC) as ingest
     encoder = clip if clip is not None else await asyncio.to_thread(load_image_encoder, settings)
     info = encoder.info
     if info.random_weights:

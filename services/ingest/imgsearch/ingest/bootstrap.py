@@ -13,11 +13,12 @@ from imgsearch.common.bus import Bus, ConsumerSpec, Delivery
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import InvalidInput
 from imgsearch.common.ids import message_id
+from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import COMMANDS, COMMANDS_INGEST
 from imgsearch.events.v1.events_pb2 import IngestRequested
 from imgsearch.ingest.handlers import IngestConfig, IngestHandler
-from imgsearch.ingest.probe import ProbeLimits, configure_decoders
+from imgsearch.ingest.probe import ProbeLimits
 from imgsearch.ingest.repository import IngestRepository
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 
 # Tag numbers (PIL.ExifTags.Base / IFD), spelled out so the reader needs no lookup.
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
-ORIENTATION, MAKE, MODEL, DATETIME = 0x0112, 0x010F, 0x0110, 0x0132
+MAKE, MODEL, DATETIME = 0x010F, 0x0110, 0x0132
 DATETIME_ORIGINAL, DATETIME_DIGITIZED = 0x9003, 0x9004
 OFFSET_TIME, OFFSET_TIME_ORIGINAL, OFFSET_TIME_DIGITIZED = 0x9010, 0x9011, 0x9012
 SUBSEC_TIME, SUBSEC_TIME_ORIGINAL, SUBSEC_TIME_DIGITIZED = 0x9290, 0x9291, 0x9292
@@ -58,12 +58,6 @@ def text(value: Any) -> str | None:
         return None
     cleaned = "".join(ch for ch in value if ch.isprintable()).strip()
     return cleaned[:_MAX_TEXT] or None
-
-
-def orientation(ifd0: Mapping[int, Any]) -> int:
-    """EXIF orientation 1–8; anything else (0, missing, garbage) means upright."""
-    value = ifd0.get(ORIENTATION)
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def camera(ifd0: Mapping[int, Any]) -> tuple[str | None, str | None]:

@@ -8,7 +8,6 @@ cut-off file fails, but a 75 MP photo decodes at 1/8 scale in a few milliseconds
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,17 +16,11 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from imgsearch.common import imaging
 from imgsearch.common.errors import BadImage
 from imgsearch.ingest import exif
 
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 _PIXELS = re.compile(r"\((\d+) pixels\)")
-_configure_lock = threading.Lock()
-_heif_registered = False
 
 
 @dataclass(frozen=True)
@@ -52,26 +45,6 @@ class ProbedImage:
     camera_model: str | None
     # Upright, reduced first frame, at least preview_size on its short side when the source is.
     preview: Image.Image = field(repr=False, compare=False)
-
-
-def configure_decoders(max_image_pixels: int) -> None:
-    """Process-wide Pillow setup, called once by the service at start (never at import).
-
-    Pillow's own bomb check runs inside ``Image.open`` on the header alone: setting it to our limit
-    makes a 30000² PNG fail there, before any pixel buffer exists. HEIF/HEIC needs pillow-heif,
-    which is optional: without it such files fail as unrecognised.
-    """
-    global _heif_registered
-    with _configure_lock:
-        Image.MAX_IMAGE_PIXELS = max_image_pixels
-        if not _heif_registered:
-            try:
-                from pillow_heif import register_heif_opener
-            except ImportError:
-                pass
-            else:
-                register_heif_opener()
-            _heif_registered = True
 
 
 def probe(path: Path, limits: ProbeLimits) -> ProbedImage:
@@ -122,11 +95,11 @@ def _read(img: Image.Image, limits: ProbeLimits) -> ProbedImage:
     # error of a truncated file into "no EXIF".
     img.load()
     ifd0, exif_ifd, gps_ifd = _exif_blocks(img)
-    orientation = exif.orientation(ifd0)
+    orientation = imaging.orientation(ifd0)
     captured = exif.capture_time(ifd0, exif_ifd)
     position = exif.gps(gps_ifd)
     make, model = exif.camera(ifd0)
-    preview = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img.copy()
+    preview = imaging.upright(img, orientation) if orientation != 1 else img.copy()
     if orientation >= 5:  # 5–8 turn the picture a quarter: width and height swap
         width, height = height, width
     return ProbedImage(
@@ -141,9 +114,8 @@ def _read(img: Image.Image, limits: ProbeLimits) -> ProbedImage:
 
 def _exif_blocks(img: Image.Image) -> tuple[Mapping[int, Any], Mapping[int, Any], Mapping[int, Any]]:
     """IFD0, the Exif IFD and the GPS IFD; empty mappings where EXIF is missing or unparsable."""
-    try:
-        ifd0 = img.getexif()
-    except Exception:  # corrupt EXIF: the pixels may still be fine
+    ifd0 = imaging.read_exif(img)
+    if not isinstance(ifd0, Image.Exif):  # corrupt EXIF: the pixels may still be fine
         return {}, {}, {}
     return ifd0, _sub_ifd(ifd0, exif.EXIF_IFD), _sub_ifd(ifd0, exif.GPS_IFD)
 
