@@ -20,7 +20,7 @@ $(STAMP): $(REQS)
 install: $(STAMP)
 
 run: $(STAMP)
-	IMGSEARCH_LIBRARY_ROOTS='["$(abspath $(LIBRARY))"]' $(PY) -m imgsearch.runner --ingest "$(abspath $(LIBRARY))"
+	$(PY) -m imgsearch.runner --ingest "$(LIBRARY)"
 
 test: $(STAMP)
 	$(PY) -m pytest

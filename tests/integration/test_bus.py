@@ -220,3 +220,38 @@ async def test_message_that_kills_its_worker_is_dead_lettered_not_retried_foreve
     await asyncio.wait_for(task, 10)
     assert handled == [1, 2]
     assert len(dead_letters) == 1 and "without being settled" in dead_letters[0]
+
+
+async def test_dead_letter_that_cannot_be_recorded_keeps_the_message(bus: Bus) -> None:
+    await bus.publish(IMAGES_INGESTED, b"poison", msg_id="poison")
+    attempts: list[int] = []
+    recorded = asyncio.Event()
+
+    async def handler(batch: Sequence[Delivery]) -> list[BaseException | None]:
+        return [BadImage("corrupt") for _ in batch]
+
+    async def dead(d: Delivery, exc: BaseException) -> None:
+        attempts.append(d.deliveries)
+        if len(attempts) == 1:
+            raise ConnectionError("PostgreSQL is down")  # the record could not be written
+        recorded.set()
+
+    await run_until(bus, spec(), handler, dead, recorded)
+    assert attempts == [1, 2]  # redelivered until the dead letter was recorded, then terminated
+
+
+async def test_consumer_settings_are_updated_on_restart(bus: Bus) -> None:
+    async def handler(batch: Sequence[Delivery]) -> list[BaseException | None]:
+        return [None] * len(batch)
+
+    async def dead(d: Delivery, exc: BaseException) -> None:
+        raise AssertionError
+
+    for pending in (10, 20):
+        stop = asyncio.Event()
+        task = asyncio.create_task(bus.consume(spec(max_ack_pending=pending), handler, dead, stop))
+        await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        info = await bus.js.consumer_info(EVENTS.name, "t")
+        assert info.config.max_ack_pending == pending

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -179,3 +181,50 @@ async def test_dead_letter_of_unparseable_message_has_no_image(world: World) -> 
     assert world.status.dead_letters and world.status.failed == {}
     [(_, message, _)] = world.publisher.sent
     assert isinstance(message, ev.ImageFailed) and message.image_id == ""
+
+
+async def test_one_image_at_two_paths_in_one_batch_keeps_both_folders(world: World, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = shape_file(tmp_path / "a", "red"), shape_file(tmp_path / "b", "red")
+    outcomes = await world.handlers.embed_batch(
+        [delivery(ingested("img", first), 1), delivery(ingested("img", second), 2)]
+    )
+    assert outcomes == [None, None]
+    folders = world.vectors.points[point_id("img")].payload["folders"]
+    assert folders == sorted([str(tmp_path / "a"), str(tmp_path / "b")])
+
+
+async def test_concurrent_batches_for_one_image_do_not_lose_folders(world: World, tmp_path: Path) -> None:
+    """Two batches in flight (the consumer runs two) carry the same image at different paths."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = shape_file(tmp_path / "a", "blue"), shape_file(tmp_path / "b", "blue")
+    slow_retrieve = world.vectors.retrieve
+
+    async def retrieve(name: str, ids: Sequence[str]) -> list[VectorPoint]:
+        found = await slow_retrieve(name, ids)
+        await asyncio.sleep(0.05)  # let the other batch read the same (old) payload meanwhile
+        return found
+
+    world.vectors.retrieve = retrieve  # type: ignore[method-assign]
+    await asyncio.gather(
+        world.handlers.embed_batch([delivery(ingested("img", first), 1)]),
+        world.handlers.embed_batch([delivery(ingested("img", second), 2)]),
+    )
+    folders = world.vectors.points[point_id("img")].payload["folders"]
+    assert folders == sorted([str(tmp_path / "a"), str(tmp_path / "b")])
+
+
+async def test_transient_read_error_is_retried_not_condemned(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shape_file(tmp_path, "green")
+
+    def too_many_open_files(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(Image, "open", too_many_open_files)
+    outcomes = await world.handlers.embed_batch([delivery(ingested("img", path), 1)])
+    assert isinstance(outcomes[0], Unavailable)
+    assert world.status.failed == {} and world.vectors.points == {}

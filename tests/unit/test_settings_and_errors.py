@@ -53,3 +53,16 @@ def test_errors_survive_the_bus_by_kind() -> None:
 def test_ids_are_content_derived_and_stable() -> None:
     assert point_id("abc") == point_id("abc") != point_id("abd")
     assert message_id("s", "a", "b") == message_id("s", "a", "b") != message_id("s", "ab")
+
+
+def test_bad_setting_is_a_configuration_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgsearch.common.errors import ConfigurationError
+    from imgsearch.common.settings import load_settings
+
+    monkeypatch.setenv("IMGSEARCH_HTTP__PORT", "eighty")
+    with pytest.raises(ConfigurationError, match="IMGSEARCH_HTTP__PORT"):
+        load_settings()
+    monkeypatch.delenv("IMGSEARCH_HTTP__PORT")
+    monkeypatch.setenv("IMGSEARCH_LIBRARY_ROOTS", "/photos")  # not JSON
+    with pytest.raises(ConfigurationError, match="JSON"):
+        load_settings()

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from imgsearch.common import imaging
-from imgsearch.common.errors import BadImage
+from imgsearch.common.errors import BadImage, Unavailable
 
 DEFAULT_MAX_PIXELS = 200_000_000  # same default as IMGSEARCH_INGEST__MAX_IMAGE_PIXELS
 
@@ -34,6 +34,8 @@ def decode_image(path: Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) ->
     except FileNotFoundError:
         raise BadImage("file not found") from None
     except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, DecompressionBomb*, ...
+        if imaging.transient_os_error(exc):  # out of file handles, NFS hiccup: not the file's fault
+            raise Unavailable(f"cannot read {path.name} now: {exc}") from None
         raise BadImage(_reason(exc)) from None
 
 

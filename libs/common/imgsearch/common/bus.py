@@ -19,9 +19,9 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError
 
-from imgsearch.common.errors import Disposition, ImgSearchError, Unavailable
+from imgsearch.common.errors import Disposition, ImgSearchError, InvalidInput, Unavailable
 from imgsearch.common.subjects import STREAMS, StreamSpec
 
 log = logging.getLogger(__name__)
@@ -93,13 +93,13 @@ class Bus:
             raise Unavailable(f"NATS at {url} is not reachable: {exc}") from exc
         return cls(nc, request_timeout_s)
 
-    async def ensure_streams(self, streams: Sequence[StreamSpec] = STREAMS) -> None:
+    async def ensure_streams(self, streams: Sequence[StreamSpec] = STREAMS, replicas: int = 1) -> None:
         """Create or update the streams: safe to call from every service at every start."""
         for spec in streams:
             config = api.StreamConfig(
                 name=spec.name, subjects=list(spec.subjects), storage=api.StorageType.FILE,
                 retention=api.RetentionPolicy.LIMITS, duplicate_window=spec.duplicate_window_s,
-                max_age=spec.max_age_s,
+                max_age=spec.max_age_s, num_replicas=replicas,
             )
             try:
                 await self.js.add_stream(config)
@@ -115,6 +115,8 @@ class Bus:
             )
         except (NatsTimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as exc:
             raise Unavailable(f"JetStream publish to {subject} failed: {exc!r}") from exc
+        except nats.errors.MaxPayloadError as exc:
+            raise InvalidInput(f"message for {subject} is too large ({len(payload)} bytes)") from exc
         return not bool(ack.duplicate)
 
     async def request(self, subject: str, payload: bytes, timeout_s: float | None = None) -> bytes:
@@ -138,15 +140,20 @@ class Bus:
     ) -> None:
         """Run a durable pull consumer until stop is set, then finish the batches in flight."""
         consumer = await self._pull_subscription(spec)
-        queue: asyncio.Queue[list[Msg] | None] = asyncio.Queue(maxsize=spec.concurrency)
+        queue: asyncio.Queue[list[Msg] | None] = asyncio.Queue()
+        # Fetch only for an idle worker: a fetched message waits for no one (its ack_wait is running).
+        idle = asyncio.Semaphore(spec.concurrency)
 
         async def fetcher() -> None:
             while not stop.is_set():
+                await idle.acquire()
                 try:
                     msgs = await consumer.fetch(spec.batch_size, timeout=1.0)
                 except NatsTimeoutError:
+                    idle.release()
                     continue
                 except Exception as exc:  # connection trouble: keep going, nats reconnects
+                    idle.release()
                     log.warning("fetch on %s failed: %r", spec.durable, exc)
                     await asyncio.sleep(0.5)
                     continue
@@ -156,7 +163,10 @@ class Bus:
 
         async def worker() -> None:
             while (msgs := await queue.get()) is not None:
-                await self._handle_batch(spec, msgs, handler, dead_letter)
+                try:
+                    await self._handle_batch(spec, msgs, handler, dead_letter)
+                finally:
+                    idle.release()
 
         await asyncio.gather(fetcher(), *(worker() for _ in range(spec.concurrency)))
         await consumer.unsubscribe()
@@ -164,14 +174,15 @@ class Bus:
     async def _pull_subscription(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
         config = api.ConsumerConfig(
             durable_name=spec.durable, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=spec.ack_wait_s,
-            # one spare delivery: we dead-letter at max_deliver ourselves and term the message
-            max_deliver=spec.max_deliver + 1, max_ack_pending=spec.max_ack_pending,
+            # No server-side limit: we count deliveries and dead-letter ourselves, and a message is only
+            # terminated once its dead-letter record is written (the server would drop it silently).
+            max_deliver=-1, max_ack_pending=spec.max_ack_pending,
             filter_subject=spec.filter_subject, deliver_policy=api.DeliverPolicy.ALL,
         )
-        try:
-            await self.js.consumer_info(spec.stream, spec.durable)
-        except NotFoundError:
+        try:  # create, or update an existing durable to today's settings
             await self.js.add_consumer(spec.stream, config)
+        except BadRequestError as exc:  # a change the server can't apply in place: keep the old one
+            log.warning("consumer %s keeps its previous configuration: %s", spec.durable, exc)
         return await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
 
     async def _handle_batch(
@@ -211,7 +222,13 @@ class Bus:
                 return
             disposition = outcome.disposition if isinstance(outcome, ImgSearchError) else Disposition.NAK
             if disposition is Disposition.TERM or delivery.deliveries >= spec.max_deliver:
-                await dead_letter(delivery, outcome)
+                try:
+                    await dead_letter(delivery, outcome)
+                except Exception as exc:  # no record yet (PostgreSQL down?): keep the message, retry
+                    log.warning("dead letter for seq %d on %s not recorded: %r", delivery.stream_seq,
+                                spec.durable, exc)
+                    await delivery.msg.nak(delay=spec.delay_for(delivery.deliveries))
+                    return
                 await delivery.msg.term()
             else:
                 await delivery.msg.nak(delay=spec.delay_for(delivery.deliveries))

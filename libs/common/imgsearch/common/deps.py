@@ -47,7 +47,7 @@ async def open_deps(settings: Settings, service: str, nats_url: str | None = Non
         nats_url, name=service, request_timeout_s=settings.nats.request_timeout_s,
         connect_timeout_s=settings.nats.connect_timeout_s,
     )
-    await bus.ensure_streams()
+    await bus.ensure_streams(replicas=settings.nats.stream_replicas)
     pool = await open_pool(postgres_url, settings.postgres.pool_min, settings.postgres.pool_max)
     vectors = await open_vector_store(settings)
     return Deps(bus=bus, pool=pool, vectors=vectors)

@@ -3,6 +3,7 @@ so that both see the same upright picture. Only services that install Pillow imp
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -57,3 +58,17 @@ def upright(image: Image.Image, orientation_value: int) -> Image.Image:
     """The picture as the camera meant it: EXIF orientation applied (a new image, or the same one)."""
     method = TRANSPOSE.get(orientation_value)
     return image.transpose(method) if method is not None else image
+
+
+# errno values that say "the system is struggling", not "this file is bad": retry, don't condemn.
+_TRANSIENT_ERRNOS = frozenset({
+    errno.EMFILE, errno.ENFILE, errno.EIO, errno.ESTALE, errno.EAGAIN, errno.EINTR, errno.ENOMEM,
+    errno.ETIMEDOUT,
+})
+
+
+def transient_os_error(exc: BaseException) -> bool:
+    """True for errors that a retry may cure (out of file handles or memory, NFS hiccups)."""
+    if isinstance(exc, MemoryError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS

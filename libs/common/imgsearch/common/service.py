@@ -7,18 +7,23 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from imgsearch.common.deps import Deps, open_deps
-from imgsearch.common.errors import ImgSearchError
+from imgsearch.common.errors import ConfigurationError, ImgSearchError
 from imgsearch.common.runtime import configure_logging, run_until_stopped
-from imgsearch.common.settings import Settings
+from imgsearch.common.settings import Settings, load_settings
 
 Serve = Callable[[Settings, Deps, asyncio.Event], Awaitable[None]]
 
 
 def run_service(name: str, serve: Serve) -> int:
     """Settings from env, connections from their URLs, serve until SIGTERM, drain, exit code."""
-    settings = Settings()
-    configure_logging(settings.log_level)
     log = logging.getLogger(f"imgsearch.{name}")
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        configure_logging("INFO")
+        log.error("%s", exc.message)
+        return 2
+    configure_logging(settings.log_level)
 
     async def run(stop: asyncio.Event) -> None:
         deps = await open_deps(settings, name)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from imgsearch.common.errors import ConfigurationError
 
 
 def _default_data_dir() -> Path:
@@ -105,3 +107,17 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "vectors"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value is a ConfigurationError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"IMGSEARCH_{'__'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
+    except SettingsError as exc:  # e.g. a list variable that is not JSON
+        raise ConfigurationError(f"invalid settings: {exc} (lists are JSON, e.g. '[\"/photos\"]')") from None

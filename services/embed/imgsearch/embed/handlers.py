@@ -3,6 +3,7 @@ message: None acks it, BadImage/InvalidInput terms it (poison), Unavailable naks
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class EmbedHandlers:
         self.status = status
         self.publisher = publisher
         self.collection = collection
+        self._store_lock = asyncio.Lock()
         info = pipeline.encoder.info
         self.model_label = f"{info.model}/{info.pretrained}"
 
@@ -101,14 +103,18 @@ class EmbedHandlers:
                     event.path if event is not None else "?", reason)
 
     async def _store(self, done: Sequence[_Embedded]) -> None:
-        ids = [point_id(item.event.image_id) for item in done]
-        # an image at several paths arrives once per path: keep the folders of all of them
-        known = {point.id: point.payload for point in await self.vectors.retrieve(self.collection, ids)}
-        points = [
-            VectorPoint(id=pid, vector=item.vector, payload=payload_for(item.event, known.get(pid)))
-            for pid, item in zip(ids, done, strict=True)
-        ]
-        await self.vectors.upsert(self.collection, points)
+        # An image at several paths arrives once per path, possibly in the same batch or in the other
+        # batch in flight: merge the folders of all of them. The lock makes retrieve + upsert one step.
+        points: dict[str, VectorPoint] = {}
+        async with self._store_lock:
+            ids = list(dict.fromkeys(point_id(item.event.image_id) for item in done))
+            known = {p.id: p.payload for p in await self.vectors.retrieve(self.collection, ids)}
+            for item in done:
+                pid = point_id(item.event.image_id)
+                previous = points[pid].payload if pid in points else known.get(pid)
+                payload = payload_for(item.event, previous)
+                points[pid] = VectorPoint(id=pid, vector=item.vector, payload=payload)
+            await self.vectors.upsert(self.collection, list(points.values()))
         await self.status.mark_embedded([item.event.image_id for item in done], self.model_label)
 
     async def _announce(self, image_id: str) -> Outcome:

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from imgsearch.clip.decode import DEFAULT_MAX_PIXELS, decode_image
-from imgsearch.common.errors import BadImage
+from imgsearch.common.errors import BadImage, ImgSearchError, Unavailable
 from imgsearch.embed.ports import ImageEncoder, Vectors
 
 
@@ -25,8 +25,9 @@ class EmbedPipeline:
         self._decode = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="embed-decode")
         self._infer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-infer")
 
-    async def prepare(self, paths: Sequence[Path]) -> list[torch.Tensor | BadImage]:
-        """Model-ready pixels per path, or the BadImage that explains why there are none."""
+    async def prepare(self, paths: Sequence[Path]) -> list[torch.Tensor | ImgSearchError]:
+        """Model-ready pixels per path, or the error that explains why there are none: BadImage (the
+        file's fault: terminal) or Unavailable (out of file handles, NFS trouble: retried)."""
         loop = asyncio.get_running_loop()
         futures = [loop.run_in_executor(self._decode, self._prepare_one, path) for path in paths]
         return list(await asyncio.gather(*futures))
@@ -39,11 +40,11 @@ class EmbedPipeline:
         self._decode.shutdown(wait=True)
         self._infer.shutdown(wait=True)
 
-    def _prepare_one(self, path: Path) -> torch.Tensor | BadImage:
+    def _prepare_one(self, path: Path) -> torch.Tensor | ImgSearchError:
         try:
             image = decode_image(path, self.encoder.info.image_size, self.max_pixels)
             return self.encoder.preprocess(image)
-        except BadImage as exc:
+        except (BadImage, Unavailable) as exc:
             return exc
         except Exception as exc:  # a transform failing on an odd image is the image's fault too
             return BadImage(f"cannot preprocess image: {exc!r}"[:200])

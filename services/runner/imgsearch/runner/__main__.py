@@ -8,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from imgsearch.common.errors import ImgSearchError
+from imgsearch.common.errors import ConfigurationError, ImgSearchError
 from imgsearch.common.runtime import configure_logging, run_until_stopped
-from imgsearch.common.settings import Settings
+from imgsearch.common.settings import load_settings
 
 log = logging.getLogger("imgsearch.runner")
 
@@ -20,19 +20,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest", type=Path, action="append", default=[],
                         help="folder to ingest at start (must lie under IMGSEARCH_LIBRARY_ROOTS)")
     args = parser.parse_args(argv)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        configure_logging("INFO")
+        log.error("%s", exc.message)
+        return 2
     configure_logging(settings.log_level)
     missing = [str(p) for p in args.ingest if not p.is_dir()]
     if missing:
         log.error("folder to ingest not found: %s (make run LIBRARY=/path/to/photos)", ", ".join(missing))
         return 2
-    if not settings.library_roots and args.ingest:
+    folders = [p.resolve() for p in args.ingest]
+    if not settings.library_roots:
         # Nothing configured: the folders given to ingest are the library (file serving stays inside them).
-        settings.library_roots = [p.resolve() for p in args.ingest]
+        settings.library_roots = folders
+    roots = [root.resolve() for root in settings.library_roots]
+    outside = [str(f) for f in folders if not any(f.is_relative_to(root) for root in roots)]
+    if outside:
+        log.error("folder to ingest is outside IMGSEARCH_LIBRARY_ROOTS %s: %s", [str(r) for r in roots],
+                  ", ".join(outside))
+        return 2
     from imgsearch.runner.stack import run_stack
 
     async def run(stop: asyncio.Event) -> None:
-        await run_stack(settings, stop, ingest=[p.resolve() for p in args.ingest])
+        await run_stack(settings, stop, ingest=folders)
 
     try:
         run_until_stopped(run)

@@ -38,9 +38,14 @@ async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Pa
                 "gateway": gateway.serve(settings, deps, stop),
             }
             tasks = [asyncio.create_task(coro, name=name) for name, coro in services.items()]
-            for path in ingest:
-                request_id = await ingest_service.request_ingest(deps.bus, path)
-                log.info("ingest of %s requested (%s)", path, request_id)
+            try:
+                for path in ingest:
+                    request_id = await ingest_service.request_ingest(deps.bus, path)
+                    log.info("ingest of %s requested (%s)", path, request_id)
+            except BaseException:
+                stop.set()  # the services drain before the connections close
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
             await _supervise(tasks, stop)
         finally:
             await deps.close()
