@@ -11,13 +11,15 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+from qdrant_client.http.exceptions import UnexpectedResponse
 
-from imgsearch.common.errors import ModelMismatch, NotFound
+from imgsearch.common.errors import ImgSearchError, InvalidInput, ModelMismatch, NotFound, Unavailable
 from imgsearch.common.vectors.edge import QdrantEdgeStore
 from imgsearch.common.vectors.port import CollectionSpec, SearchFilter, VectorPoint, VectorStore
-from imgsearch.common.vectors.server import QdrantServerStore
+from imgsearch.common.vectors.server import QdrantServerStore, _translated_errors
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
 
@@ -175,3 +177,15 @@ async def test_edge_collection_survives_reopen(tmp_path: Path) -> None:
             await second.ensure_collection("images", CollectionSpec(SPEC.model, SPEC.pretrained, dim=DIM * 2))
     finally:
         await second.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, InvalidInput), (422, InvalidInput), (404, NotFound),
+        (408, Unavailable), (409, Unavailable), (429, Unavailable), (500, Unavailable), (503, Unavailable),
+    ],
+)
+def test_server_http_errors_map_to_retryable_or_terminal(status: int, expected: type[ImgSearchError]) -> None:
+    with pytest.raises(expected), _translated_errors("images"):
+        raise UnexpectedResponse(status, "reason", b"{}", httpx.Headers())

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from imgsearch.common.vectors.edge import QdrantEdgeStore
-from imgsearch.common.vectors.edge_collection import EdgeCollection, recover
+from imgsearch.common.vectors.edge_collection import EdgeCollection
 from imgsearch.common.vectors.edge_optimizer import EdgeOptimizer, OptimizePolicy
 from imgsearch.common.vectors.port import CollectionSpec, VectorPoint
 
@@ -116,14 +116,3 @@ async def test_background_thread_optimizes_after_enough_new_points(tmp_path: Pat
         await asyncio.sleep(0.05)
     assert marker.exists()
     await store.close()
-
-
-def test_recover_restores_the_shard_an_interrupted_swap_replaced(tmp_path: Path) -> None:
-    live, replaced, work = tmp_path / "images", tmp_path / "images.replaced", tmp_path / "images.optimizing"
-    for folder, content in ((live, "new"), (replaced, "old"), (work, "tmp")):
-        folder.mkdir()
-        (folder / "f").write_text(content)
-    recover(live)
-    assert (live / "f").read_text() == "old"
-    assert not replaced.exists() and not work.exists()
-

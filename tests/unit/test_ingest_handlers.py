@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import shutil
-from collections.abc import Sequence
+import threading
+from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +16,14 @@ import pytest
 from google.protobuf.message import Message
 
 from imgsearch.common.bus import Delivery
-from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary, Unavailable
+from imgsearch.common.errors import BadImage, InvalidInput, NotFound, OutsideLibrary, Unavailable
 from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.subjects import IMAGES_INGESTED
 from imgsearch.events.v1.events_pb2 import ImageIngested, IngestRequested
+from imgsearch.ingest import domain, handlers
 from imgsearch.ingest.domain import folders_of
 from imgsearch.ingest.handlers import IngestConfig, IngestHandler
-from imgsearch.ingest.probe import ProbedImage, ProbeLimits
+from imgsearch.ingest.probe import ImageInfo, ProbeLimits
 from imgsearch.ingest.repository import KnownPath
 from imgsearch.ingest.scan import ScannedFile
 
@@ -28,14 +31,15 @@ from imgsearch.ingest.scan import ScannedFile
 @dataclass
 class FakeStore:
     files: dict[str, tuple[int, int, str, str | None, str | None]] = field(default_factory=dict)
-    images: dict[str, ProbedImage] = field(default_factory=dict)
+    images: dict[str, ImageInfo] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]:
         return {f.path for f in files if self.files.get(str(f.path), (0, 0))[:2] == (f.size, f.mtime_ns)}
 
-    async def upsert_image(self, image_id: str, size: int, image: ProbedImage, thumbnail: Path) -> None:
+    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None:
         assert thumbnail.name == f"{image_id}.jpg"
+        assert type(image) is ImageInfo  # no pixels are carried past the thumbnail
         self.images[image_id] = image
 
     async def paths_of(self, image_id: str) -> list[KnownPath]:
@@ -62,6 +66,17 @@ class FakePublisher:
         self.seen.add(msg_id)
         self.events.append(message)
         return True
+
+
+@dataclass
+class StoppingPublisher(FakePublisher):
+    """Sets stop while publishing: the shutdown arrives after the last file was listed."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool:
+        self.stop.set()
+        return await super().publish(subject, message, msg_id)
 
 
 @dataclass
@@ -173,6 +188,91 @@ async def test_stop_finishes_current_files_and_asks_for_redelivery(
     with pytest.raises(Unavailable, match="interrupted"):
         await handler.ingest(_request(library))
     assert store.files == {}
+
+
+async def test_stop_after_the_scan_finished_still_acks(
+    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path
+) -> None:
+    handler, store, _ = handler_parts
+    handler.publisher = StoppingPublisher(stop=handler.stop)
+    report = await handler.ingest(_request(library / "a" / "photo.jpg"))
+    assert handler.stop.is_set() and (report.ingested, report.published) == (1, 1)
+    assert store.files[str(library / "a" / "photo.jpg")][2] == "ingested"
+
+
+async def test_transient_os_error_while_hashing_is_retried_not_failed(
+    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler, store, publisher = handler_parts
+
+    def no_descriptors(path: Path) -> str:
+        raise OSError(errno.EMFILE, "Too many open files", str(path))
+
+    monkeypatch.setattr(handlers, "content_hash", no_descriptors)
+    with pytest.raises(Unavailable, match="Too many open files"):
+        await handler.ingest(_request(library))
+    for good in ("a/photo.jpg", "z/late/flower.jpg"):
+        assert str(library / good) not in store.files  # no failed row: the next delivery reads it
+    assert publisher.events == []
+    monkeypatch.undo()
+    report = await handler.ingest(_request(library))
+    assert report.ingested == 2
+
+
+async def test_transient_os_error_while_decoding_is_retried_not_failed(
+    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler, store, _ = handler_parts
+
+    def no_descriptors(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr("PIL.Image.open", no_descriptors)
+    with pytest.raises(Unavailable, match="Too many open files"):
+        await handler.ingest(_request(library / "a" / "photo.jpg"))
+    assert store.files == {}
+
+
+async def test_request_is_resolved_off_the_event_loop(
+    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler = handler_parts[0]
+    threads: list[int] = []
+
+    def recording(raw_path: str, roots: Sequence[Path]) -> tuple[Path, Path]:
+        threads.append(threading.get_ident())
+        return domain.resolve_request(raw_path, roots)
+
+    monkeypatch.setattr(handlers, "resolve_request", recording)
+    await handler.ingest(_request(library / "a" / "photo.jpg"))
+    assert threads and threads[0] != threading.get_ident()
+
+
+async def test_link_swapped_after_the_scan_is_not_read_outside_the_roots(
+    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handler, store, publisher = handler_parts
+    outside = tmp_path / "secret.jpg"
+    shutil.copy(library / "a" / "photo.jpg", outside)
+    link = library / "a" / "link.jpg"
+    link.symlink_to(library / "a" / "photo.jpg")
+    listed = ScannedFile(link, link.stat().st_size, link.stat().st_mtime_ns)
+
+    def scan_then_swap(*args: object) -> Generator[ScannedFile, None, None]:
+        yield listed  # checked inside the roots at scan time ...
+        link.unlink()
+        link.symlink_to(outside)  # ... and swapped before the read
+
+    monkeypatch.setattr(handlers, "scan", scan_then_swap)
+    report = await handler.ingest(_request(library))
+    assert (report.failed, report.published) == (1, 0) and publisher.events == []
+    assert store.files[str(link)][2:] == ("failed", None, "file lies outside the library roots")
+    with pytest.raises(BadImage, match="outside the library roots"):
+        handler._read(link)
 
 
 async def test_batch_outcomes_and_keepalive(

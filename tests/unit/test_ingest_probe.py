@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops, ImageStat
 
-from imgsearch.common.errors import BadImage
+from imgsearch.common.errors import BadImage, Unavailable
 from imgsearch.common.imaging import configure_decoders
 from imgsearch.ingest.probe import ProbeLimits, probe
+from imgsearch.ingest.thumbnails import to_rgb
 
 LIMITS = ProbeLimits(max_image_pixels=200_000_000, max_file_bytes=64 * 1024 * 1024, preview_size=384)
 
@@ -140,3 +143,56 @@ def test_scene_photos(shared_data: Path) -> None:
     for photo in photos:
         image = probe(photo, LIMITS)
         assert image.format == "JPEG" and image.width > 0 and image.height > 0
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16"])
+def test_large_non_jpeg_preview_is_reduced_and_thumbnail_unchanged(
+    robustness: Path, tmp_path: Path, mode: str
+) -> None:
+    detail = Image.effect_mandelbrot((3000, 2000), (-2.0, -1.2, 1.0, 1.2), 60)
+    source = detail.convert(mode) if mode != "I;16" else detail.point(lambda v: v * 256).convert("I;16")
+    source.save(tmp_path / "big.png")
+    image = probe(tmp_path / "big.png", LIMITS)
+    assert (image.width, image.height) == (3000, 2000)
+    assert 2 * LIMITS.preview_size <= max(image.preview.size) < 4 * LIMITS.preview_size
+
+    def thumb(picture: Image.Image) -> Image.Image:
+        rgb = to_rgb(picture).copy()
+        rgb.thumbnail((LIMITS.preview_size, LIMITS.preview_size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        return rgb
+
+    with Image.open(tmp_path / "big.png") as full:
+        expected = thumb(full)
+    got = thumb(image.preview)
+    assert got.size == expected.size == (384, 256)
+    assert max(ImageStat.Stat(ImageChops.difference(got, expected)).mean) < 2.0
+
+
+@pytest.mark.parametrize("error", [OSError(errno.EMFILE, "Too many open files"), OSError(errno.ESTALE, "x")])
+def test_transient_system_errors_are_unavailable(
+    robustness: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    def failing(*args: object, **kwargs: object) -> object:
+        raise error
+
+    monkeypatch.setattr(Image, "open", failing)
+    with pytest.raises(Unavailable):
+        probe(robustness / "orientation" / "landscape_1.jpg", LIMITS)
+
+
+def test_out_of_memory_fails_that_file_only(robustness: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: object, **kwargs: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(Image, "open", failing)
+    with pytest.raises(BadImage, match="out of memory"):
+        probe(robustness / "orientation" / "landscape_1.jpg", LIMITS)
+
+
+def test_decode_oserror_without_errno_stays_bad(robustness: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: object, **kwargs: object) -> object:
+        raise OSError("broken data stream when reading image file")
+
+    monkeypatch.setattr(Image, "open", failing)
+    with pytest.raises(BadImage, match="broken data stream"):
+        probe(robustness / "orientation" / "landscape_1.jpg", LIMITS)

@@ -68,7 +68,8 @@ _TRANSIENT_ERRNOS = frozenset({
 
 
 def transient_os_error(exc: BaseException) -> bool:
-    """True for errors that a retry may cure (out of file handles or memory, NFS hiccups)."""
-    if isinstance(exc, MemoryError):
-        return True
+    """True for errors that a retry may cure (out of file handles, NFS hiccups).
+
+    MemoryError is not one: a picture too big for this machine fails the same way every time, and
+    retrying it would hold up every file queued behind it. It becomes that file's failure reason."""
     return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS

@@ -66,7 +66,8 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
     try:
         await deps.bus.consume(consumer_spec(settings), handler, dead_letter, stop)
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        # In a thread: in the one-process runner the other services drain on this loop meanwhile.
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
 
 async def request_ingest(bus: Bus, path: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()

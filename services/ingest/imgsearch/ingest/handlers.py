@@ -2,7 +2,9 @@
 publish ImageIngested. A bad file becomes a failed files row and the scan goes on.
 
 CPU work (decode, hash, thumbnail) runs in a thread pool of ``workers``; at most twice that many
-files are in flight, so memory stays bounded on any folder size. The files row is written after
+files are in flight, and a file's pixels are dropped once its thumbnail is written, so memory stays
+bounded on any folder size. A transient system error (Unavailable) stops the scan and the command
+is retried; it never becomes a failed row. The files row is written after
 the publish, so a crash in between only means the next scan re-reads the file and republishes it
 under the same Nats-Msg-Id (dropped as a duplicate).
 """
@@ -27,9 +29,9 @@ from imgsearch.common.ids import content_hash, message_id
 from imgsearch.common.subjects import IMAGES_INGESTED
 from imgsearch.events.v1.events_pb2 import ImageIngested, IngestRequested
 from imgsearch.ingest.domain import folders_of, resolve_request
-from imgsearch.ingest.probe import ProbedImage, ProbeLimits, probe, reason_of
+from imgsearch.ingest.probe import ImageInfo, ProbeLimits, probe, raise_if_transient, reason_of
 from imgsearch.ingest.repository import IngestStore
-from imgsearch.ingest.scan import PathFilter, ScannedFile, scan
+from imgsearch.ingest.scan import PathFilter, ScannedFile, inside, scan
 from imgsearch.ingest.thumbnails import write_thumbnail
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ class IngestReport:
 @dataclass(frozen=True)
 class _Read:
     image_id: str
-    image: ProbedImage
+    image: ImageInfo  # no pixels: many of these wait on PostgreSQL and the bus at once
     thumbnail: Path
 
 
@@ -99,7 +101,7 @@ class IngestHandler:
         return outcomes
 
     async def ingest(self, request: IngestRequested) -> IngestReport:
-        target, root = resolve_request(request.path, self.config.roots)
+        target, root = await asyncio.to_thread(resolve_request, request.path, self.config.roots)
         path_filter = PathFilter.of(
             list(request.include) or self.config.default_include,
             [*self.config.default_exclude, *request.exclude],
@@ -107,8 +109,14 @@ class IngestHandler:
         report = IngestReport()
         files = scan(target, self.config.roots, path_filter)
         in_flight: set[asyncio.Task[None]] = set()
+        interrupted = False
         try:
-            while not self.stop.is_set() and (chunk := await asyncio.to_thread(_take, files, _SCAN_CHUNK)):
+            # Once stopping, one more file is listed only to learn whether the scan was complete.
+            while not interrupted and (chunk := await asyncio.to_thread(
+                    _take, files, 1 if self.stop.is_set() else _SCAN_CHUNK)):
+                if self.stop.is_set():
+                    interrupted = True
+                    break
                 report.scanned += len(chunk)
                 unchanged = await self.store.unchanged(chunk)
                 report.unchanged += len(unchanged)
@@ -116,6 +124,7 @@ class IngestHandler:
                     if file.path in unchanged or not _storable(file.path):
                         continue
                     if self.stop.is_set():
+                        interrupted = True
                         break
                     while len(in_flight) >= 2 * self.config.workers:
                         await _settle_one(in_flight)
@@ -127,7 +136,7 @@ class IngestHandler:
                 task.cancel()
             with contextlib.suppress(ValueError):  # still running in its thread after a cancel
                 files.close()
-        if self.stop.is_set():
+        if interrupted:
             raise Unavailable(f"ingest of {request.path} interrupted by shutdown; resumes on redelivery")
         return report
 
@@ -163,11 +172,22 @@ class IngestHandler:
         report.ingested += 1
 
     def _read(self, path: Path) -> _Read:
-        """Thread-pool side: decode and validate, hash, write the thumbnail."""
-        image = probe(path, self.config.limits)
+        """Thread-pool side: decode and validate, hash, write the thumbnail.
+
+        The file is read by its resolved path, checked again here: a link swapped since the scan
+        cannot lead outside the library roots."""
         try:
-            image_id = content_hash(path)
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # vanished, or a loop of links
+            raise_if_transient(exc, "cannot resolve file")
+            raise BadImage(f"cannot resolve file: {exc}") from exc
+        if inside(real, self.config.roots) is None:
+            raise BadImage("file lies outside the library roots")
+        image = probe(real, self.config.limits)
+        try:
+            image_id = content_hash(real)
         except OSError as exc:
+            raise_if_transient(exc, "cannot read file")
             raise BadImage(f"cannot read file: {exc.strerror or exc}") from exc
         try:
             thumbnail = write_thumbnail(image.preview, self.config.thumbnails_dir, image_id,
@@ -178,7 +198,9 @@ class IngestHandler:
             raise BadImage(f"cannot encode thumbnail: {reason_of(exc)}") from exc
         except (ValueError, TypeError) as exc:  # a pixel mode Pillow cannot convert
             raise BadImage(f"cannot encode thumbnail: {reason_of(exc)}") from exc
-        return _Read(image_id, image, thumbnail)
+        finally:
+            image.preview.close()
+        return _Read(image_id, image.info(), thumbnail)
 
 
 def _take(files: Generator[ScannedFile, None, None], n: int) -> list[ScannedFile]:
@@ -197,9 +219,11 @@ def _storable(path: Path) -> bool:
 
 async def _settle_one(in_flight: set[asyncio.Task[None]]) -> None:
     done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        in_flight.discard(task)
-        task.result()  # a store or bus failure stops the scan: the command is retried
+    in_flight.difference_update(done)
+    # A store, bus or transient system failure stops the scan: the command is retried.
+    failures = [exc for task in done if (exc := task.exception()) is not None]
+    if failures:
+        raise failures[0]
 
 
 @contextlib.asynccontextmanager

@@ -2,14 +2,18 @@
 
 One decode serves validation and the thumbnail: the image is decoded fully (truncation shows up
 only there), JPEGs in draft mode at about the preview size — libjpeg still reads every scan, so a
-cut-off file fails, but a 75 MP photo decodes at 1/8 scale in a few milliseconds.
+cut-off file fails, but a 75 MP photo decodes at 1/8 scale in a few milliseconds. Other formats
+decode at full size, and the preview is reduced right after, so no full-size copy outlives probe().
+
+Errors: a file's own problem is BadImage (recorded, skipped until it changes); a transient system
+error (out of file descriptors or memory, I/O error) is Unavailable, so the command is retried.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +21,9 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from imgsearch.common import imaging
-from imgsearch.common.errors import BadImage
+from imgsearch.common.errors import BadImage, Unavailable
 from imgsearch.ingest import exif
+from imgsearch.ingest.thumbnails import to_rgb
 
 _PIXELS = re.compile(r"\((\d+) pixels\)")
 
@@ -27,11 +32,13 @@ _PIXELS = re.compile(r"\((\d+) pixels\)")
 class ProbeLimits:
     max_image_pixels: int
     max_file_bytes: int
-    preview_size: int  # the decode is reduced (draft) to no less than this, for the thumbnail
+    preview_size: int  # the thumbnail's size: the preview is reduced to no less than this
 
 
 @dataclass(frozen=True)
-class ProbedImage:
+class ImageInfo:
+    """What is stored and published about an image (no pixels)."""
+
     format: str
     width: int  # after EXIF orientation
     height: int
@@ -43,15 +50,25 @@ class ProbedImage:
     gps_alt: float | None
     camera_make: str | None
     camera_model: str | None
-    # Upright, reduced first frame, at least preview_size on its short side when the source is.
+
+
+@dataclass(frozen=True)
+class ProbedImage(ImageInfo):
+    # Upright, reduced first frame: long side under 4 × preview_size (JPEG: short side at least
+    # preview_size) when the source is larger. Only for the thumbnail: drop it once that is written.
     preview: Image.Image = field(repr=False, compare=False)
+
+    def info(self) -> ImageInfo:
+        return ImageInfo(**{f.name: getattr(self, f.name) for f in fields(ImageInfo)})
 
 
 def probe(path: Path, limits: ProbeLimits) -> ProbedImage:
-    """Validate and read one file; any problem raises BadImage with a short reason."""
+    """Validate and read one file; a problem of the file raises BadImage with a short reason, a
+    transient system error Unavailable."""
     try:
         size = path.stat().st_size
     except OSError as exc:
+        raise_if_transient(exc, "cannot stat file")
         raise BadImage(f"cannot stat file: {exc.strerror or exc}") from exc
     if size == 0:
         raise BadImage("empty file")
@@ -71,9 +88,17 @@ def probe(path: Path, limits: ProbeLimits) -> ProbedImage:
     except UnidentifiedImageError as exc:
         raise BadImage("not a recognised image format") from exc
     except MemoryError as exc:
-        raise BadImage("out of memory while decoding") from exc
+        raise BadImage("out of memory while decoding: too large for this machine") from exc
     except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, struct.error, ...
+        raise_if_transient(exc, "cannot read file")
         raise BadImage(reason_of(exc)) from exc
+
+
+def raise_if_transient(exc: BaseException, doing: str) -> None:
+    """Raise Unavailable (retry the command later) when exc is a passing system condition; Pillow's
+    decode errors are OSErrors without an errno and stay BadImage."""
+    if imaging.transient_os_error(exc):
+        raise Unavailable(f"{doing}: {exc!r}") from exc
 
 
 def reason_of(exc: BaseException) -> str:
@@ -99,7 +124,9 @@ def _read(img: Image.Image, limits: ProbeLimits) -> ProbedImage:
     captured = exif.capture_time(ifd0, exif_ifd)
     position = exif.gps(gps_ifd)
     make, model = exif.camera(ifd0)
-    preview = imaging.upright(img, orientation) if orientation != 1 else img.copy()
+    preview = _reduced(img, limits.preview_size)  # a new image: the file's full-size pixels go
+    if orientation != 1:
+        preview = imaging.upright(preview, orientation)
     if orientation >= 5:  # 5–8 turn the picture a quarter: width and height swap
         width, height = height, width
     return ProbedImage(
@@ -110,6 +137,17 @@ def _read(img: Image.Image, limits: ProbeLimits) -> ProbedImage:
         gps_alt=position.alt if position else None,
         camera_make=make, camera_model=model, preview=preview,
     )
+
+
+def _reduced(img: Image.Image, size: int) -> Image.Image:
+    """A copy shrunk by a whole factor while its long side stays at least 2 × size: the step
+    ``Image.thumbnail(reducing_gap=2.0)`` takes first, so the thumbnail looks the same."""
+    factor = max(img.size) // (2 * size)
+    if factor < 2:
+        return img.copy()
+    if img.mode in ("1", "P", "PA") or img.mode.startswith("I;16"):  # reduce() cannot average these
+        img = to_rgb(img)
+    return img.reduce(factor)
 
 
 def _exif_blocks(img: Image.Image) -> tuple[Mapping[int, Any], Mapping[int, Any], Mapping[int, Any]]:

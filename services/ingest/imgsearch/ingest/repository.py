@@ -13,7 +13,7 @@ from typing import Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
-from imgsearch.ingest.probe import ProbedImage
+from imgsearch.ingest.probe import ImageInfo
 from imgsearch.ingest.scan import ScannedFile
 
 
@@ -27,7 +27,7 @@ class IngestStore(Protocol):
     """The port the handler writes through (a fake in unit tests)."""
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]: ...
-    async def upsert_image(self, image_id: str, size: int, image: ProbedImage, thumbnail: Path) -> None: ...
+    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None: ...
     async def paths_of(self, image_id: str) -> list[KnownPath]: ...
     async def record_ingested(self, file: ScannedFile, library_root: Path, image_id: str) -> None: ...
     async def record_failed(self, file: ScannedFile, library_root: Path, reason: str) -> None: ...
@@ -71,7 +71,7 @@ class IngestRepository:
             known = {str(path): (size, mtime) for path, size, mtime in await cur.fetchall()}
         return {f.path for f in files if known.get(str(f.path)) == (f.size, f.mtime_ns)}
 
-    async def upsert_image(self, image_id: str, size: int, image: ProbedImage, thumbnail: Path) -> None:
+    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None:
         async with self.pool.connection() as conn:
             await conn.execute(_UPSERT_IMAGE, (
                 image_id, size, image.width, image.height, image.format, image.taken_at,

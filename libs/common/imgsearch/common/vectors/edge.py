@@ -1,6 +1,7 @@
 """QdrantEdgeStore: the VectorStore port over embedded qdrant-edge, one EdgeShard per collection.
 
-Layout under ``root``: ``<name>/`` the shard, ``<name>.spec.json`` the CollectionSpec that built it.
+Layout under ``root``: ``<name>/`` the shard, ``<name>.spec.json`` the CollectionSpec that built it,
+``.lock`` flocked by the one process that may use the folder (taken on first use, released by close()).
 Every blocking shard call runs in a worker thread (asyncio.to_thread); EdgeCollection makes them safe
 to run concurrently. The optimizer is ours to schedule: see edge_optimizer.
 """
@@ -8,6 +9,7 @@ to run concurrently. The optimizer is ours to schedule: see edge_optimizer.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -26,8 +28,9 @@ from qdrant_edge import (
     UpdateOperation,
 )
 
-from imgsearch.common.errors import InvalidInput, NotFound
-from imgsearch.common.vectors.edge_collection import EdgeCollection, recover
+from imgsearch.common.errors import InvalidInput, NotFound, Unavailable
+from imgsearch.common.vectors.edge_collection import EdgeCollection
+from imgsearch.common.vectors.edge_disk import lock_folder, recover
 from imgsearch.common.vectors.edge_filters import to_edge_filter
 from imgsearch.common.vectors.edge_optimizer import DEFAULT_OPTIMIZER_ARGV, EdgeOptimizer, OptimizePolicy
 from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, KEYWORD_FIELDS
@@ -56,7 +59,9 @@ class QdrantEdgeStore:
         self._root = root
         self._collections: dict[str, EdgeCollection] = {}
         self._specs: dict[str, CollectionSpec] = {}
-        self._open_lock = threading.Lock()
+        self._open_lock = threading.Lock()  # guards opening, _lock_fd and _closed
+        self._lock_fd: int | None = None
+        self._closed = False
         self._background_optimize = background_optimize
         self._optimizer = EdgeOptimizer(
             OptimizePolicy(optimize_interval_s, optimize_min_new_points),
@@ -70,6 +75,7 @@ class QdrantEdgeStore:
             self._optimizer.start()  # started lazily: constructing a store starts no thread
 
     async def collection_spec(self, name: str) -> CollectionSpec | None:
+        self._check_open()
         path = self._shard_path(name)
         if name in self._specs:
             return self._specs[name]
@@ -117,6 +123,7 @@ class QdrantEdgeStore:
 
     async def optimize_now(self, name: str | None = None) -> bool:
         """Optimize one collection (or all open ones) now; True when a shard was rebuilt."""
+        self._check_open()
         targets = [(await self._collection(name))[0]] if name else list(self._collections.values())
         changed = False
         for collection in targets:
@@ -126,9 +133,17 @@ class QdrantEdgeStore:
     async def close(self) -> None:
         # No optimize at close: it can take minutes and would hold up shutdown; it resumes after restart.
         await asyncio.to_thread(self._optimizer.stop)
-        for collection in list(self._collections.values()):
-            await asyncio.to_thread(collection.close)
-        self._collections.clear()
+        await asyncio.to_thread(self._close_all)
+
+    def _close_all(self) -> None:
+        with self._open_lock:
+            self._closed = True
+            for collection in self._collections.values():
+                collection.close()
+            self._collections.clear()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the flock
+                self._lock_fd = None
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -137,9 +152,21 @@ class QdrantEdgeStore:
             raise InvalidInput(f"invalid vector collection name {name!r}")
         return self._root / name
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise Unavailable("vector store is closed")
+
+    def _lock_root(self) -> None:
+        """Called under _open_lock before any recover/open: one process per vectors folder."""
+        self._check_open()
+        if self._lock_fd is None:
+            self._lock_fd = lock_folder(self._root)
+
     async def _collection(self, name: str) -> tuple[EdgeCollection, CollectionSpec]:
-        if name in self._collections:
-            return self._collections[name], self._specs[name]
+        self._check_open()
+        collection = self._collections.get(name)
+        if collection is not None:  # _specs[name] is always set before _collections[name]
+            return collection, self._specs[name]
         opened = await asyncio.to_thread(self._open_existing, name)
         if self._background_optimize:
             self._optimizer.start()
@@ -148,6 +175,7 @@ class QdrantEdgeStore:
     def _open_existing(self, name: str) -> tuple[EdgeCollection, CollectionSpec]:
         path = self._shard_path(name)
         with self._open_lock:
+            self._lock_root()
             if name not in self._collections:
                 recover(path)
                 spec = read_spec_file(_spec_path(path))
@@ -162,6 +190,7 @@ class QdrantEdgeStore:
         if distance is None:
             raise InvalidInput(f"unsupported distance {spec.distance!r}; use one of {sorted(_DISTANCES)}")
         with self._open_lock:
+            self._lock_root()
             if name in self._collections:
                 check_spec(name, self._specs[name], spec)
                 return
@@ -174,8 +203,8 @@ class QdrantEdgeStore:
             write_spec_file(_spec_path(path), spec)
             shard = EdgeShard.create(str(path), EdgeConfig(vectors=EdgeVectorParams(spec.dim, distance)))
             _ensure_indexes(shard)
+            self._specs[name] = spec  # before _collections: _collection() reads both without the lock
             self._collections[name] = EdgeCollection(path, shard)
-            self._specs[name] = spec
 
     def _load(self, name: str, path: Path, spec: CollectionSpec) -> None:
         shard = EdgeShard.load(str(path))
@@ -183,8 +212,8 @@ class QdrantEdgeStore:
         info = shard.info()
         # Unindexed points are what the optimizer has not seen yet: counts towards the next optimize.
         pending = max(0, info.points_count - info.indexed_vectors_count)
+        self._specs[name] = spec  # before _collections: _collection() reads both without the lock
         self._collections[name] = EdgeCollection(path, shard, new_points=pending)
-        self._specs[name] = spec
 
 
 def _spec_path(shard_path: Path) -> Path:

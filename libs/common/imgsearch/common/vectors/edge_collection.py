@@ -12,6 +12,9 @@ from typing import TypeVar
 
 from qdrant_edge import EdgeShard, UpdateOperation
 
+from imgsearch.common.errors import Unavailable
+from imgsearch.common.vectors.edge_disk import REPLACED, discard, fsync_dir, fsync_tree, side_path
+
 T = TypeVar("T")
 
 
@@ -47,24 +50,6 @@ class _SharedExclusiveGate:
             with self._cond:
                 self._exclusive = False
                 self._cond.notify_all()
-
-
-def side_path(path: Path, suffix: str) -> Path:
-    return path.with_name(path.name + suffix)
-
-
-OPTIMIZING = ".optimizing"  # the copy being optimized by a child process
-REPLACED = ".replaced"  # the pre-optimize shard, kept until the swap is complete
-
-
-def recover(path: Path) -> None:
-    """Undo a swap that a crash interrupted. Keeping the old shard loses no write: the writes made
-    during the optimize are in its WAL, while the optimized copy may not have had them replayed yet."""
-    replaced = side_path(path, REPLACED)
-    if replaced.exists():
-        shutil.rmtree(path, ignore_errors=True)
-        replaced.rename(path)
-    shutil.rmtree(side_path(path, OPTIMIZING), ignore_errors=True)
 
 
 class EdgeCollection:
@@ -119,29 +104,37 @@ class EdgeCollection:
                 self.new_points += self._new_points_at_copy
 
     def swap_in(self, optimized: Path) -> None:
-        """Replace the live shard by the optimized copy plus the writes journaled since the copy."""
+        """Replace the live shard by the optimized copy plus the writes journaled since the copy.
+
+        Crash-safe: see edge_disk for the sequence and what recovery does after a crash at each step.
+        """
+        fsync_tree(optimized)  # the old shard is deleted below: the copy must be on disk, not in cache
         replaced = side_path(self.path, REPLACED)
-        with self._write_lock, self._gate.exclusive():
+        with self._write_lock:  # writes wait from here; reads go on against the old shard until the rename
             self._check_open()
             journal, self._journal = self._journal or [], None
-            self._shard.close()
-            self.path.rename(replaced)
-            shard: EdgeShard | None = None
-            try:
-                optimized.rename(self.path)
-                shard = EdgeShard.load(str(self.path))
-                for operation in journal:
-                    shard.update(operation)
-                shard.flush()
-            except BaseException:
-                if shard is not None:
-                    shard.close()
-                shutil.rmtree(self.path, ignore_errors=True)
-                replaced.rename(self.path)
-                self._shard = EdgeShard.load(str(self.path))
-                raise
-            self._shard = shard
-            shutil.rmtree(replaced)
+            _replay(optimized, journal)  # the copy holds every write before it can become live
+            with self._gate.exclusive():
+                self._shard.close()
+                try:
+                    self.path.rename(replaced)
+                    fsync_dir(self.path.parent)
+                except BaseException:
+                    if replaced.exists() and not self.path.exists():
+                        replaced.rename(self.path)
+                    self._shard = EdgeShard.load(str(self.path))
+                    raise
+                try:
+                    optimized.rename(self.path)
+                    fsync_dir(self.path.parent)
+                    self._shard = EdgeShard.load(str(self.path))
+                except BaseException:
+                    discard(self.path, self.path)
+                    replaced.rename(self.path)
+                    fsync_dir(self.path.parent)
+                    self._shard = EdgeShard.load(str(self.path))
+                    raise
+        discard(replaced, self.path)  # the commit point: the rename to .trash inside discard
 
     def close(self) -> None:
         with self._write_lock, self._gate.exclusive():
@@ -151,4 +144,16 @@ class EdgeCollection:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError(f"vector collection at {self.path} is closed")
+            raise Unavailable("vector store is closed")
+
+
+def _replay(path: Path, journal: list[UpdateOperation]) -> None:
+    if not journal:
+        return
+    shard = EdgeShard.load(str(path))
+    try:
+        for operation in journal:
+            shard.update(operation)
+        shard.flush()
+    finally:
+        shard.close()

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from imgsearch.common.vectors.edge_collection import OPTIMIZING, EdgeCollection, side_path
+from imgsearch.common.vectors.edge_collection import EdgeCollection
+from imgsearch.common.vectors.edge_disk import OPTIMIZING, side_path
 
 log = logging.getLogger(__name__)
 

@@ -158,6 +158,10 @@ def _to_server_filter(search_filter: SearchFilter | None) -> models.Filter | Non
     return models.Filter(must=must or None, must_not=must_not or None)
 
 
+# Timeout, conflict (e.g. a concurrent collection change), rate limit: retry later, not a bad request.
+_TRANSIENT_4XX = frozenset({408, 409, 429})
+
+
 @contextmanager
 def _translated_errors(name: str) -> Iterator[None]:
     """qdrant-client's errors (HTTP, gRPC, local mode) → the project's error tree."""
@@ -166,13 +170,15 @@ def _translated_errors(name: str) -> Iterator[None]:
     except UnexpectedResponse as exc:
         if exc.status_code == 404:
             raise NotFound(f"vector collection {name!r} not found") from exc
-        if exc.status_code is not None and exc.status_code < 500:
+        if exc.status_code is not None and exc.status_code < 500 and exc.status_code not in _TRANSIENT_4XX:
             raise InvalidInput(f"Qdrant refused a request on {name!r}: {exc}") from exc
         raise Unavailable(f"Qdrant failed on {name!r}: {exc}") from exc
     except grpc.RpcError as exc:
         code = exc.code() if callable(getattr(exc, "code", None)) else None
         if code == grpc.StatusCode.NOT_FOUND:
             raise NotFound(f"vector collection {name!r} not found") from exc
+        if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE):
+            raise InvalidInput(f"Qdrant refused a request on {name!r}: {exc.details()}") from exc
         raise Unavailable(f"Qdrant (gRPC) failed on {name!r}: {exc}") from exc
     except (ResponseHandlingException, httpx.TransportError) as exc:
         raise Unavailable(f"Qdrant did not answer for {name!r}: {exc}") from exc
