@@ -16,6 +16,7 @@ from imgsearch.clip import load_clip
 from imgsearch.common.deps import open_deps
 from imgsearch.common.settings import ClipSettings, ConsumerSettings, Settings
 from imgsearch.common.vectors.port import IMAGES_COLLECTION
+from imgsearch.ingest.commands import request_ingest
 from tests.support.tiny_clip import TinyClip
 
 pytestmark = pytest.mark.integration
@@ -47,7 +48,7 @@ async def test_robustness_files_all_reach_a_final_state(
         asyncio.create_task(embed.serve(settings, deps, stop, clip=clip)),
     ]
     try:
-        await ingest.request_ingest(deps.bus, library)
+        await request_ingest(deps.bus, library)
         for _ in range(600):
             files, images = await _states(pg_url)
             if len(files) >= expected_files and images and all(s != "pending" for _, s, _ in images):

@@ -12,6 +12,9 @@ import pytest
 import torch
 
 from imgsearch.clip import load_clip
+from imgsearch.clip.loader import _create
+from imgsearch.clip.runtime import pick_device
+from imgsearch.clip.weights import WeightsSource
 from imgsearch.common.errors import ConfigurationError
 from imgsearch.common.settings import ClipSettings
 from tests.support.tiny_clip import MODEL_CONFIG, TinyClip, render_shape
@@ -117,3 +120,42 @@ def test_tiny_model_learned_colors(tiny_clip: TinyClip) -> None:
 def _settings(tiny: TinyClip, precision: str = "auto") -> ClipSettings:
     return ClipSettings(model=tiny.model_name, model_config_file=tiny.config_file,
                         pretrained=str(tiny.weights_file), precision=precision)
+
+
+def test_local_dir_without_weights_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": MODEL_CONFIG}), encoding="utf-8")
+    (folder / "weights.pt").write_bytes(b"x")  # open_clip's local-dir loader ignores *.pt
+    with pytest.raises(ConfigurationError, match="IMGSEARCH_CLIP__PRETRAINED") as caught:
+        load_clip(ClipSettings(pretrained=f"local-dir:{folder}"), frozenset({"image"}))
+    assert "no weights file" in caught.value.message and ".pt" in caught.value.message
+
+
+def test_open_clip_must_load_the_weights_it_was_given(tmp_path: Path) -> None:
+    """require_pretrained: open_clip raises instead of silently building an untrained model."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": MODEL_CONFIG}), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="IMGSEARCH_CLIP__PRETRAINED"):
+        _create(f"local-dir:{folder}", WeightsSource("local-dir", str(folder)))
+
+
+@pytest.mark.parametrize("setting", ["cuda:99", "cuda:x", "cuda:-1"])
+def test_a_missing_cuda_device_names_the_setting(setting: str) -> None:
+    with pytest.raises(ConfigurationError, match="IMGSEARCH_CLIP__DEVICE"):
+        pick_device(setting)
+
+
+def test_cuda_n_without_cuda_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigurationError, match="no CUDA device"):
+        pick_device("cuda:0")
+
+
+def test_cuda_n_within_range_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert pick_device("cuda:1") == "cuda:1"
+    with pytest.raises(ConfigurationError, match=r"cuda:0\.\.cuda:1"):
+        pick_device("cuda:2")

@@ -1,4 +1,5 @@
-"""The gateway and ingest services must run without torch (their pods don't install it)."""
+"""Each service runs with its own dependency set: the gateway pod has neither torch nor Pillow,
+the ingest pod no torch."""
 
 from __future__ import annotations
 
@@ -11,21 +12,23 @@ CHECK = """
 import importlib, sys
 for name in {modules!r}:
     importlib.import_module(name)
-heavy = sorted(m for m in ("torch", "open_clip", "torchvision") if m in sys.modules)
-print(",".join(heavy))
+print(",".join(sorted(m for m in {forbidden!r} if m in sys.modules)))
 """
+TORCH = ("torch", "open_clip", "torchvision")
 
 
 @pytest.mark.parametrize(
-    "modules",
+    ("modules", "forbidden"),
     [
-        ["imgsearch.gateway.bootstrap", "imgsearch.gateway.__main__", "imgsearch.search.client"],
-        ["imgsearch.ingest.bootstrap", "imgsearch.ingest.__main__"],
+        (["imgsearch.gateway.bootstrap", "imgsearch.gateway.__main__", "imgsearch.search.client",
+          "imgsearch.ingest.commands"], (*TORCH, "PIL")),
+        (["imgsearch.ingest.bootstrap", "imgsearch.ingest.__main__"], TORCH),
     ],
 )
-def test_service_imports_without_torch(modules: list[str]) -> None:
+def test_service_imports_only_its_own_dependencies(modules: list[str], forbidden: tuple[str, ...]) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", CHECK.format(modules=modules)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHECK.format(modules=modules, forbidden=forbidden)],
+        capture_output=True, text=True, check=True,
     )
     assert result.stdout.strip() == "", f"{modules} imported {result.stdout.strip()}"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -71,6 +72,17 @@ async def test_errors_map_to_status_codes(stub: search_pb2_grpc.ImageSearchStub)
     await expect(code.NOT_FOUND, stub.GetImage(pb.GetImageRequest(image_id=unknown)))
     await expect(code.PERMISSION_DENIED, stub.IngestFolder(pb.IngestFolderRequest(path="/etc")))
     await expect(code.PERMISSION_DENIED, stub.IngestFolder(pb.IngestFolderRequest(path="../x")), "..")
+
+
+async def test_invalid_timestamps_and_oversized_ingests_are_invalid_argument(
+    stub: search_pb2_grpc.ImageSearchStub,
+) -> None:
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    for filters in (pb.SearchFilters(taken_after=Timestamp(seconds=2**62)),
+                    pb.SearchFilters(taken_before=Timestamp(seconds=0, nanos=-5))):
+        await expect(code, stub.SearchText(pb.TextSearchRequest(query="x", filters=filters)), "timestamp")
+    await expect(code, stub.IngestFolder(pb.IngestFolderRequest(path="2020", include=["*"] * 101)), "include")
+    await expect(code, stub.IngestFolder(pb.IngestFolderRequest(path="a" * 300)), "usable")
 
 
 async def test_model_mismatch_is_failed_precondition(tmp_path: Path, executor: ThreadPoolExecutor) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -193,6 +195,72 @@ async def test_ingest_refuses_paths_outside_the_roots(
 async def test_ingest_body_validation(world: GatewayWorld) -> None:
     response = await post_ingest(world, {"include": ["*.jpg"]})
     assert response.status_code == 400 and "path" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["loop", "~nosuchuser/x", "a" * 300, "a/" * 2000, "\ud800", "caf\udce9", "{library}//2020//../x"],
+)
+async def test_unusable_ingest_paths_are_4xx_with_a_message(world: GatewayWorld, path: str) -> None:
+    (world.library / "loop").symlink_to(world.library / "loop")
+    os.mkdir(os.fsencode(world.library) + b"/caf\xe9")  # a real folder whose name is not UTF-8
+    body = json.dumps({"path": path.format(library=world.library)}).encode("ascii")  # lone surrogates too
+    async with client_for(world) as client:
+        response = await client.post(
+            "/api/v1/ingest", content=body, headers={"content-type": "application/json"}
+        )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["message"]
+    assert world.ingest.calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        ({"path": "2020", "include": ["*.jpg"] * 101}, "include"),
+        ({"path": "2020", "exclude": ["x" * 1025]}, "exclude"),
+        ({"path": "/" + "a" * 4096}, "path"),
+    ],
+)
+async def test_ingest_request_size_is_bounded(
+    world: GatewayWorld, body: dict[str, Any], mentions: str
+) -> None:
+    response = await post_ingest(world, body)
+    assert response.status_code == 400 and mentions in response.json()["message"]
+    assert world.ingest.calls == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"taken_after": "9999-12-31T23:59:59-14:00"}, {"taken_before": "0001-01-01T00:00:00+14:00"}],
+)
+async def test_out_of_range_dates_are_400(world: GatewayWorld, params: dict[str, str]) -> None:
+    response = await get(world, "/api/v1/search", q="sunset", **params)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "InvalidInput" and "out of range" in response.json()["message"]
+    similar = await get(world, f"/api/v1/images/{BEACH}/similar", **params)
+    assert similar.status_code == 400
+
+
+async def test_a_date_alone_covers_the_whole_day(world: GatewayWorld) -> None:
+    response = await get(
+        world, "/api/v1/search", q="sunset", taken_after="2020-01-01", taken_before="2020-12-31"
+    )
+    assert response.status_code == 200, response.text
+    search_filter = world.store.searches[-1][3]
+    assert search_filter is not None
+    assert search_filter.taken_after == datetime(2020, 1, 1, tzinfo=UTC)
+    assert search_filter.taken_before == datetime(2020, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    await get(world, "/api/v1/search", q="sunset", taken_before="2020-12-31T00:00:00")
+    assert world.store.searches[-1][3].taken_before == datetime(2020, 12, 31, tzinfo=UTC)  # type: ignore[union-attr]
+
+
+async def test_folder_filter_is_normalised_and_resolved(world: GatewayWorld, tmp_path: Path) -> None:
+    (tmp_path / "Pictures").symlink_to(world.library)
+    response = await get(world, "/api/v1/search", q="sunset", folder=f"/{tmp_path}//Pictures//2020/")
+    assert response.status_code == 200, response.text
+    assert [h["image_id"] for h in response.json()["hits"]] == [BEACH, STREET]
+    assert world.store.searches[-1][3].folder == str(world.library / "2020")  # type: ignore[union-attr]
 
 
 async def test_readiness_reports_random_weights(tmp_path: Path, executor: ThreadPoolExecutor) -> None:

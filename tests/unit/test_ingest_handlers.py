@@ -129,7 +129,7 @@ async def test_good_bad_and_rescan(handler_parts: tuple[IngestHandler, FakeStore
     assert "decompression bomb" in str(store.files[str(library / "a" / "bomb.png")][4])
     photo = next(e for e in publisher.events if e.path.endswith("photo.jpg"))
     assert (photo.width, photo.height, photo.format) == (600, 450, "JPEG")
-    assert list(photo.folders) == [str(library), str(library / "a")]
+    assert list(photo.folders) == [*_ancestors(library), str(library), str(library / "a")]
     assert photo.library_root == str(library)
 
     again = await handler.ingest(_request(library))
@@ -148,8 +148,8 @@ async def test_same_content_at_a_second_path_is_published_with_all_folders(
     assert (report.ingested, report.published) == (1, 1)
     event = publisher.events[-1]
     assert event.path == str(copy)
-    assert list(event.folders) == [str(library / p) if p else str(library)
-                                   for p in ("", "b", "b/c", "z", "z/late")]
+    assert list(event.folders) == [*_ancestors(library)] + [str(library / p) if p else str(library)
+                                                            for p in ("", "b", "b/c", "z", "z/late")]
     assert len(store.images) == 2
 
 
@@ -297,6 +297,15 @@ async def test_batch_outcomes_and_keepalive(
 
 def test_folders_of_every_path() -> None:
     assert folders_of([("/lib/a/b/x.jpg", "/lib"), ("/lib/c/y.jpg", "/lib"), ("/other/z.jpg", "/other")]) == [
-        "/lib", "/lib/a", "/lib/a/b", "/lib/c", "/other",
+        "/", "/lib", "/lib/a", "/lib/a/b", "/lib/c", "/other",
+    ]
+    # folders above the library root match too: a filter on /home/me finds photos in /home/me/Pictures
+    assert folders_of([("/home/me/Pictures/x.jpg", "/home/me/Pictures")]) == [
+        "/", "/home", "/home/me", "/home/me/Pictures",
     ]
     assert folders_of([("/elsewhere/x.jpg", "/lib")]) == []
+
+
+def _ancestors(folder: Path) -> list[str]:
+    """Folders above a library root, root-most first: they are in every event's folders too."""
+    return [str(parent) for parent in reversed(folder.parents)]

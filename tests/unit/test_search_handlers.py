@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.errors import InvalidInput, ModelMismatch, NotFound, Unavailable
@@ -110,6 +111,22 @@ async def test_folder_filter_selects_the_folder(executor: ThreadPoolExecutor) ->
     assert [h.image_id for h in response.hits] == [image_id("city")]
 
 
+@pytest.mark.parametrize("folder", ["//photos/misc", "//photos//misc/", "/photos/./misc"])
+async def test_folder_filter_spellings_are_normalised(executor: ThreadPoolExecutor, folder: str) -> None:
+    handlers = await make_handlers(executor)
+    request = pb.TextSearchRequest(query="street", filters=search_filters(folder=folder))
+    response = await handlers.text(request)
+    assert [h.image_id for h in response.hits] == [image_id("city")]
+
+
+def test_out_of_range_filter_dates_are_invalid_input() -> None:
+    late = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14)))
+    with pytest.raises(InvalidInput, match=r"taken_after .* out of range"):
+        search_filters(taken_after=late)
+    with pytest.raises(InvalidInput, match="taken_before"):
+        search_filters(taken_before=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))))
+
+
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
@@ -119,6 +136,10 @@ async def test_folder_filter_selects_the_folder(executor: ThreadPoolExecutor) ->
         (pb.TextSearchRequest(query="sunset", offset=-3), "offset"),
         (pb.TextSearchRequest(query="sunset", filters=search_filters(folder="photos")), "absolute"),
         (pb.TextSearchRequest(query="sunset", filters=search_filters(JAN_2021, JUNE_2020)), "later than"),
+        (pb.TextSearchRequest(query="sunset", filters=pb.SearchFilters(taken_after=Timestamp(seconds=2**62))),
+         "taken_after"),
+        (pb.TextSearchRequest(query="sunset", filters=pb.SearchFilters(taken_before=Timestamp(nanos=-5))),
+         "taken_before"),
     ],
 )
 async def test_bad_requests_are_invalid_input(

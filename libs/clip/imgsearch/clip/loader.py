@@ -78,7 +78,9 @@ def _create(name: str, source: WeightsSource) -> tuple[torch.nn.Module, Any]:
     if source.kind == RANDOM:
         log.warning("CLIP %s runs with RANDOM weights (IMGSEARCH_CLIP__PRETRAINED=random): vectors and "
                     "search results are meaningless", name)
-    elif source.kind == "file":
+    else:  # a weights file or a local-dir: open_clip must fail rather than fall back to random weights
+        kwargs["require_pretrained"] = True
+    if source.kind == "file":
         kwargs["pretrained"] = source.location
         tag = source.tag_config or {}
         kwargs["force_quick_gelu"] = bool(tag.get("quick_gelu", False))

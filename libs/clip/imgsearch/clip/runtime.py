@@ -17,9 +17,25 @@ def pick_device(setting: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if setting == "cuda" and not torch.cuda.is_available():
         raise ConfigurationError("IMGSEARCH_CLIP__DEVICE=cuda but torch sees no CUDA device")
-    if setting not in ("cpu", "cuda") and not setting.startswith("cuda:"):
-        raise ConfigurationError(f"IMGSEARCH_CLIP__DEVICE must be auto, cpu or cuda, not {setting!r}")
+    if setting.startswith("cuda:"):
+        _check_cuda_index(setting)
+    elif setting not in ("cpu", "cuda"):
+        raise ConfigurationError(f"IMGSEARCH_CLIP__DEVICE must be auto, cpu, cuda or cuda:N, not {setting!r}")
     return setting
+
+
+def _check_cuda_index(setting: str) -> None:
+    index = setting.removeprefix("cuda:")
+    if not (index.isascii() and index.isdigit()):
+        raise ConfigurationError(f"IMGSEARCH_CLIP__DEVICE={setting!r}: N in cuda:N must be a GPU number")
+    if not torch.cuda.is_available():
+        raise ConfigurationError(f"IMGSEARCH_CLIP__DEVICE={setting} but torch sees no CUDA device")
+    count = torch.cuda.device_count()
+    if int(index) >= count:
+        raise ConfigurationError(
+            f"IMGSEARCH_CLIP__DEVICE={setting} but torch sees {count} CUDA device(s): "
+            f"use cuda:0..cuda:{count - 1}"
+        )
 
 
 def pick_precision(setting: str, device: str) -> str:

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 RANDOM = "random"
 LOCAL_DIR = "local-dir:"
 WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
+LOCAL_DIR_SUFFIXES = (".safetensors", ".bin", ".pth")  # what open_clip's local-dir loader looks for
 _HF_FILENAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
@@ -50,6 +51,7 @@ def resolve_weights(model: str, pretrained: str, download_timeout_s: float) -> W
         folder = Path(value.removeprefix(LOCAL_DIR)).expanduser()
         if not (folder / "open_clip_config.json").is_file():
             raise ConfigurationError(f"{folder} has no open_clip_config.json. {help_text(model)}")
+        _check_local_weights(folder, model)
         return WeightsSource("local-dir", str(folder))
     path = Path(value).expanduser()
     if path.suffix in WEIGHT_SUFFIXES or os.sep in value:
@@ -57,6 +59,19 @@ def resolve_weights(model: str, pretrained: str, download_timeout_s: float) -> W
             raise ConfigurationError(f"weights file {path} does not exist. {help_text(model)}")
         return WeightsSource("file", str(path))
     return _resolve_tag(model, value, download_timeout_s)
+
+
+def _check_local_weights(folder: Path, model: str) -> None:
+    """open_clip would build the model untrained (and only log it) from a folder without weights."""
+    if any(p.is_file() for suffix in LOCAL_DIR_SUFFIXES for p in folder.glob(f"*{suffix}")):
+        return
+    hint = ""
+    if any(p.is_file() for p in folder.glob("*.pt")):
+        hint = " (open_clip does not load *.pt from a folder: rename it to .pth or name the file itself)"
+    raise ConfigurationError(
+        f"{folder} holds no weights file ({', '.join('*' + s for s in LOCAL_DIR_SUFFIXES)}){hint}. "
+        f"{help_text(model)}"
+    )
 
 
 def _resolve_tag(model: str, tag: str, download_timeout_s: float) -> WeightsSource:

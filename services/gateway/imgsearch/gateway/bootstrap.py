@@ -43,7 +43,7 @@ def build_gateway(settings: Settings, deps: Deps) -> Gateway:
 
 def ingest_requester(bus: Bus) -> IngestRequester:
     async def request(path: Path, include: Sequence[str], exclude: Sequence[str]) -> str:
-        from imgsearch.ingest.bootstrap import request_ingest  # the ingest service owns its command
+        from imgsearch.ingest.commands import request_ingest  # no Pillow: safe in the gateway pod
 
         request_id: str = await request_ingest(bus, path, include=include, exclude=exclude)
         return request_id

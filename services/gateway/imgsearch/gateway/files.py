@@ -1,16 +1,22 @@
 """Path safety: the gateway reads or ingests only what lies under a configured library root.
 
 A path is judged by where it really leads (symlinks resolved), so a link inside a root that points out of
-it is refused, and '..' in a path given by a client is refused outright."""
+it is refused, and '..' in a path given by a client is refused outright. A client's path is taken
+literally ('~' is not expanded) and anything the filesystem or protobuf cannot take (a loop of links, an
+over-long name, text that is not UTF-8) is an InvalidInput, never an internal error."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary
+from imgsearch.search.domain import normalise_folder
 
 ROOTS_SETTING = "IMGSEARCH_LIBRARY_ROOTS"
+# pathlib reports a loop of links as RuntimeError; UnicodeEncodeError is a ValueError
+PATH_ERRORS = (OSError, RuntimeError, ValueError)
 
 
 class LibraryRoots:
@@ -18,9 +24,12 @@ class LibraryRoots:
         self.roots = tuple(Path(root).expanduser().resolve() for root in roots)
 
     def contains(self, path: Path) -> bool:
-        """True when path, symlinks resolved, is a root or lies under one."""
-        real = path.resolve()
-        return any(real.is_relative_to(root) for root in self.roots)
+        """True when path, symlinks resolved, is a root or lies under one; False if it cannot be resolved."""
+        try:
+            real = path.resolve()
+        except PATH_ERRORS:
+            return False
+        return self._holds(real)
 
     def resolve_request(self, raw: str) -> Path:
         """A folder or file named by a client: absolute, or relative to the (first) library root."""
@@ -28,28 +37,36 @@ class LibraryRoots:
             raise OutsideLibrary(f"no library roots are configured (set {ROOTS_SETTING})")
         if not raw.strip():
             raise InvalidInput("path is empty")
-        if "\x00" in raw:
-            raise InvalidInput("path contains a NUL byte")
+        check_path_text(raw, "path")
         if ".." in PurePosixPath(raw).parts:
             raise OutsideLibrary(f"{raw!r}: '..' is not allowed in a path")
-        path = Path(raw).expanduser()
+        path = Path(raw)
         if not path.is_absolute():
             path = self.roots[0] / path
-        if not self.contains(path):
+        try:
+            real = path.resolve()
+        except PATH_ERRORS as exc:
+            raise InvalidInput(f"{raw!r} cannot be resolved: {exc}") from exc
+        if not self._holds(real):
             raise OutsideLibrary(f"{raw!r} is outside the library roots ({self.describe()})")
-        return path.resolve()
+        check_path_text(str(real), "path", shown=raw)  # a link may lead to a name that is not UTF-8
+        return real
 
     def folder(self, raw: str) -> Path:
         path = self.resolve_request(raw)
-        if not path.exists():
+        try:
+            exists, is_dir = path.exists(), path.is_dir()
+        except PATH_ERRORS as exc:  # e.g. ENAMETOOLONG, which resolve() lets through
+            raise InvalidInput(f"{raw!r} is not a usable path: {exc}") from exc
+        if not exists:
             raise NotFound(f"{raw!r} does not exist")
-        if not path.is_dir():
+        if not is_dir:
             raise InvalidInput(f"{raw!r} is not a directory")
         return path
 
     def stored_file(self, paths: Sequence[str]) -> Path:
         """The first of an image's recorded paths that still exists and lies under a root."""
-        existing = [Path(p) for p in paths if Path(p).is_file()]
+        existing = [Path(p) for p in paths if _is_file(Path(p))]
         if not existing:
             raise NotFound("the original file is no longer on disk")
         for path in existing:
@@ -59,3 +76,40 @@ class LibraryRoots:
 
     def describe(self) -> str:
         return ", ".join(str(root) for root in self.roots) or "none configured"
+
+    def _holds(self, real: Path) -> bool:
+        return any(real.is_relative_to(root) for root in self.roots)
+
+
+def check_path_text(text: str, name: str, shown: str | None = None) -> None:
+    """Refuse text no path can hold (NUL) or that protobuf and PostgreSQL cannot carry (not UTF-8)."""
+    if "\x00" in text:
+        raise InvalidInput(f"{name} contains a NUL byte")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"{name} {shown if shown is not None else text!r} is not valid UTF-8") from exc
+
+
+def search_folder(raw: str) -> str:
+    """A search's folder filter as the vector payload spells it: absolute, single slashes, no trailing
+    slash, and symlinks resolved when the folder exists (ingest stores resolved paths). '' = no filter."""
+    check_path_text(raw, "folder")
+    folder = normalise_folder(raw)
+    if folder is None:
+        return ""
+    if not os.path.isdir(folder):  # False on any error: an unknown folder simply matches nothing
+        return folder
+    try:
+        real = os.path.realpath(folder, strict=True)
+    except PATH_ERRORS as exc:
+        raise InvalidInput(f"folder {raw!r} cannot be resolved: {exc}") from exc
+    check_path_text(real, "folder", shown=raw)
+    return real
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except PATH_ERRORS:
+        return False

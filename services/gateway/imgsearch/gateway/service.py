@@ -12,10 +12,13 @@ from typing import Protocol
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.db.images import ImageRecord
 from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound
-from imgsearch.gateway.files import LibraryRoots
+from imgsearch.gateway.files import LibraryRoots, search_folder
 
 _IMAGE_ID = re.compile(r"[0-9a-f]{64}")
 PROBE_TIMEOUT_S = 2.0
+MAX_PATH_CHARS = 4096
+MAX_PATTERNS = 100  # include / exclude globs per ingest request: the command must fit one NATS message
+MAX_PATTERN_CHARS = 1024
 
 
 class SearchPort(Protocol):
@@ -57,10 +60,12 @@ class Gateway:
         self.probes = probes
 
     async def search_text(self, request: pb.TextSearchRequest) -> pb.SearchResponse:
-        return await self.search.text(request)  # the search service validates the request
+        request.filters.folder = search_folder(request.filters.folder)  # the search service checks the rest
+        return await self.search.text(request)
 
     async def search_similar(self, request: pb.SimilarSearchRequest) -> pb.SearchResponse:
         request.image_id = check_image_id(request.image_id)
+        request.filters.folder = search_folder(request.filters.folder)
         return await self.search.similar(request)
 
     async def image(self, image_id: str) -> ImageRecord:
@@ -86,6 +91,7 @@ class Gateway:
         return self.library.stored_file(record.paths)
 
     async def ingest(self, path: str, include: Sequence[str], exclude: Sequence[str]) -> IngestAccepted:
+        check_ingest_request(path, include, exclude)
         folder = self.library.folder(path)
         request_id = await self.request_ingest(folder, tuple(include), tuple(exclude))
         return IngestAccepted(request_id=request_id, path=folder)
@@ -113,6 +119,17 @@ def check_image_id(image_id: str) -> str:
     if not _IMAGE_ID.fullmatch(normalised):
         raise InvalidInput(f"{image_id!r} is not an image id (64 hex characters, the sha256 of the file)")
     return normalised
+
+
+def check_ingest_request(path: str, include: Sequence[str], exclude: Sequence[str]) -> None:
+    """The REST schema enforces these too; gRPC callers get the same limits here."""
+    if len(path) > MAX_PATH_CHARS:
+        raise InvalidInput(f"path is longer than {MAX_PATH_CHARS} characters")
+    for name, patterns in (("include", include), ("exclude", exclude)):
+        if len(patterns) > MAX_PATTERNS:
+            raise InvalidInput(f"{name} has {len(patterns)} patterns; at most {MAX_PATTERNS} are allowed")
+        if any(len(p) > MAX_PATTERN_CHARS for p in patterns):
+            raise InvalidInput(f"an {name} pattern is longer than {MAX_PATTERN_CHARS} characters")
 
 
 async def _check(name: str, probe: Probe) -> pb.ReadinessCheck:

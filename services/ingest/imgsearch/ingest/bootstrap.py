@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from imgsearch.common.bus import Bus, ConsumerSpec, Delivery
+from imgsearch.common.bus import ConsumerSpec, Delivery
 from imgsearch.common.deps import Deps
-from imgsearch.common.errors import InvalidInput
-from imgsearch.common.ids import message_id
 from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import COMMANDS, COMMANDS_INGEST
-from imgsearch.events.v1.events_pb2 import IngestRequested
 from imgsearch.ingest.handlers import IngestConfig, IngestHandler
 from imgsearch.ingest.probe import ProbeLimits
 from imgsearch.ingest.repository import IngestRepository
@@ -68,18 +62,3 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
     finally:
         # In a thread: in the one-process runner the other services drain on this loop meanwhile.
         await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-
-
-async def request_ingest(bus: Bus, path: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()
-                         ) -> str:
-    """Queue a scan of an absolute path (the ingest service checks it lies under a library root).
-
-    Returns the request id. Safe to call from any service: the command is durable in JetStream."""
-    if not path.is_absolute():
-        raise InvalidInput(f"ingest path must be absolute: {path}")
-    request_id = uuid.uuid4().hex
-    command = IngestRequested(
-        path=str(path), include=list(include), exclude=list(exclude), request_id=request_id
-    )
-    await bus.publish(COMMANDS_INGEST, command, message_id(COMMANDS_INGEST, request_id))
-    return request_id

@@ -34,15 +34,16 @@ def resolve_request(raw_path: str, roots: Sequence[Path]) -> tuple[Path, Path]:
 
 
 def folders_of(paths: Iterable[tuple[str, str]]) -> list[str]:
-    """Every folder from the library root down to each file's parent, over all (path, root) pairs.
+    """Every ancestor folder of each file (from "/" down to its parent), over all (path, root) pairs
+    whose path lies under its library root.
 
-    The vector payload keeps them all, so a folder filter finds an image under any of its paths."""
+    The vector payload keeps them all, so a folder filter finds an image under any of its paths,
+    also for a folder above a library root (``/home/me`` for a root ``/home/me/Pictures``)."""
     folders: set[str] = set()
     for path, root in paths:
         parent, top = PurePosixPath(path).parent, PurePosixPath(root)
         if parent != top and not parent.is_relative_to(top):
             continue
-        folders.add(str(top))
-        for depth in range(len(top.parts) + 1, len(parent.parts) + 1):
+        for depth in range(1, len(parent.parts) + 1):
             folders.add(str(PurePosixPath(*parent.parts[:depth])))
     return sorted(folders)

@@ -24,6 +24,7 @@ async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Pa
     import imgsearch.ingest.bootstrap as ingest_service
     import imgsearch.search.bootstrap as search
     from imgsearch.clip import load_clip
+    from imgsearch.ingest.commands import request_ingest
 
     # The model first: without weights we fail in seconds, before starting anything.
     clip = await asyncio.to_thread(load_clip, settings.clip, frozenset({"image", "text"}))
@@ -40,7 +41,7 @@ async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Pa
             tasks = [asyncio.create_task(coro, name=name) for name, coro in services.items()]
             try:
                 for path in ingest:
-                    request_id = await ingest_service.request_ingest(deps.bus, path)
+                    request_id = await request_ingest(deps.bus, path)
                     log.info("ingest of %s requested (%s)", path, request_id)
             except BaseException:
                 stop.set()  # the services drain before the connections close

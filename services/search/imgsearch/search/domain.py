@@ -67,7 +67,8 @@ def normalise_folder(folder: str) -> str | None:
         raise InvalidInput(f"folder must be an absolute path (got {folder!r})")
     if ".." in folder.split("/"):
         raise InvalidInput(f"folder must not contain '..' (got {folder!r})")
-    return posixpath.normpath(folder)
+    normal = posixpath.normpath(folder)  # keeps a leading '//' (POSIX leaves its meaning open)
+    return "/" + normal.lstrip("/")
 
 
 def build_filter(

@@ -16,7 +16,7 @@ from imgsearch.common.errors import ImgSearchError, InvalidInput, ModelMismatch,
 from imgsearch.common.ids import point_id
 from imgsearch.common.vectors.port import IMAGES_COLLECTION, SearchFilter, VectorStore
 from imgsearch.search import domain
-from imgsearch.search.messages import optional_datetime, search_response
+from imgsearch.search.messages import filter_datetime, search_response
 from imgsearch.search.ports import ImageLookup, TextEncoder
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class SearchHandlers:
 
     def _filter(self, filters: pb.SearchFilters, exclude_ids: list[str] | None = None) -> SearchFilter:
         return domain.build_filter(
-            optional_datetime(filters, "taken_after"), optional_datetime(filters, "taken_before"),
+            filter_datetime(filters, "taken_after"), filter_datetime(filters, "taken_before"),
             filters.folder, exclude_ids or (),
         )
 

@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.errors import InvalidInput
 from imgsearch.search.domain import Hit
+
+DATE_RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
 
 
 def to_datetime(ts: Timestamp) -> datetime:
@@ -22,6 +25,14 @@ def optional_datetime(holder: object, field: str) -> datetime | None:
     return to_datetime(getattr(holder, field))
 
 
+def filter_datetime(filters: pb.SearchFilters, field: str) -> datetime | None:
+    """A date filter of a request; InvalidInput when the Timestamp is out of range or malformed."""
+    try:
+        return optional_datetime(filters, field)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(f"{field} is not a valid timestamp ({DATE_RANGE}): {exc}") from exc
+
+
 def timestamp(value: datetime) -> Timestamp:
     """A naive datetime is taken as UTC."""
     ts = Timestamp()
@@ -32,11 +43,15 @@ def timestamp(value: datetime) -> Timestamp:
 def search_filters(
     taken_after: datetime | None = None, taken_before: datetime | None = None, folder: str | None = None
 ) -> pb.SearchFilters:
+    """InvalidInput when a date lies outside what a protobuf Timestamp holds (after conversion to UTC)."""
     filters = pb.SearchFilters(folder=folder or "")
-    if taken_after is not None:
-        filters.taken_after.CopyFrom(timestamp(taken_after))
-    if taken_before is not None:
-        filters.taken_before.CopyFrom(timestamp(taken_before))
+    for field, value in (("taken_after", taken_after), ("taken_before", taken_before)):
+        if value is None:
+            continue
+        try:
+            getattr(filters, field).CopyFrom(timestamp(value))
+        except (ValueError, OverflowError) as exc:
+            raise InvalidInput(f"{field} {value.isoformat()} is out of range ({DATE_RANGE})") from exc
     return filters
 
 

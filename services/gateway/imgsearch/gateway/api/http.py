@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -27,9 +28,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="hits per page")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="hits to skip")]
-TakenAfter = Annotated[datetime | None, Query(description="EXIF date on or after (ISO 8601; naive = UTC)")]
-TakenBefore = Annotated[datetime | None, Query(description="EXIF date on or before (ISO 8601; naive = UTC)")]
-Folder = Annotated[str | None, Query(max_length=4096, description="absolute folder prefix")]
+DATES = "ISO 8601; naive = UTC; years 0001-9999 in UTC"
+TakenAfter = Annotated[datetime | None, Query(
+    description=f"EXIF date on or after ({DATES}); a date alone (2020-01-01) means the start of that day"
+)]
+TakenBefore = Annotated[datetime | None, Query(
+    description=f"EXIF date on or before ({DATES}); a date alone (2020-12-31) means the end of that day, "
+    "so the whole day is included"
+)]
+Folder = Annotated[str | None, Query(
+    max_length=4096,
+    description="absolute folder: images with any path below it match (symlinks resolved, '//' and a "
+    "trailing '/' ignored)",
+)]
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 
 
 def create_app(gateway: Gateway) -> FastAPI:
@@ -46,12 +58,13 @@ def _routes(gateway: Gateway) -> APIRouter:
 
     @router.get("/api/v1/search", response_model=schemas.SearchResults, responses=ERRORS, tags=["search"])
     async def search(
+        http: Request,
         q: Annotated[str, Query(min_length=1, max_length=1000, description="what to look for")],
         limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, taken_after: TakenAfter = None,
         taken_before: TakenBefore = None, folder: Folder = None,
     ) -> schemas.SearchResults:
         request = pb.TextSearchRequest(
-            query=q, limit=limit, offset=offset, filters=search_filters(taken_after, taken_before, folder)
+            query=q, limit=limit, offset=offset, filters=_filters(http, taken_after, taken_before, folder)
         )
         return schemas.SearchResults.from_proto(await gateway.search_text(request))
 
@@ -60,12 +73,12 @@ def _routes(gateway: Gateway) -> APIRouter:
         tags=["search"],
     )
     async def similar(
-        image_id: str, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, taken_after: TakenAfter = None,
-        taken_before: TakenBefore = None, folder: Folder = None,
+        http: Request, image_id: str, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
+        taken_after: TakenAfter = None, taken_before: TakenBefore = None, folder: Folder = None,
     ) -> schemas.SearchResults:
         request = pb.SimilarSearchRequest(
             image_id=image_id, limit=limit, offset=offset,
-            filters=search_filters(taken_after, taken_before, folder),
+            filters=_filters(http, taken_after, taken_before, folder),
         )
         return schemas.SearchResults.from_proto(await gateway.search_similar(request))
 
@@ -101,6 +114,15 @@ def _routes(gateway: Gateway) -> APIRouter:
         return JSONResponse(readiness.model_dump(mode="json"), status_code=200 if readiness.ready else 503)
 
     return router
+
+
+def _filters(
+    http: Request, taken_after: datetime | None, taken_before: datetime | None, folder: str | None
+) -> pb.SearchFilters:
+    """A date alone in taken_before means the end of that day (it parses as midnight, its start)."""
+    if taken_before is not None and _DATE_ONLY.fullmatch(http.query_params.get("taken_before", "")):
+        taken_before = datetime.combine(taken_before.date(), time.max, taken_before.tzinfo)
+    return search_filters(taken_after, taken_before, folder)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.db.images import ImageRecord
+from imgsearch.gateway.service import MAX_PATH_CHARS, MAX_PATTERN_CHARS, MAX_PATTERNS
 from imgsearch.search.domain import thumbnail_url
 from imgsearch.search.messages import optional_datetime
 
@@ -94,10 +96,21 @@ class Image(BaseModel):
         )
 
 
+Pattern = Annotated[str, Field(max_length=MAX_PATTERN_CHARS)]
+
+
 class IngestRequest(BaseModel):
-    path: str = Field(description="a folder under a library root (absolute, or relative to the first root)")
-    include: list[str] = Field(default_factory=list, description="glob patterns; empty = every image")
-    exclude: list[str] = Field(default_factory=list, description="glob patterns to skip")
+    path: str = Field(
+        max_length=MAX_PATH_CHARS,
+        description="a folder under a library root (absolute, or relative to the first root; "
+        "'~' is not expanded)",
+    )
+    include: list[Pattern] = Field(
+        default_factory=list, max_length=MAX_PATTERNS, description="glob patterns; empty = every image"
+    )
+    exclude: list[Pattern] = Field(
+        default_factory=list, max_length=MAX_PATTERNS, description="glob patterns to skip"
+    )
 
 
 class IngestAccepted(BaseModel):
