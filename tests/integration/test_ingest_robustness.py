@@ -21,7 +21,8 @@ from imgsearch.common.deps import Deps
 from imgsearch.common.settings import ConsumerSettings, IngestSettings, Settings
 from imgsearch.common.subjects import COMMANDS, EVENTS, IMAGES_INGESTED
 from imgsearch.events.v1.events_pb2 import ImageIngested
-from imgsearch.ingest.bootstrap import DURABLE, request_ingest, serve
+from imgsearch.ingest.bootstrap import DURABLE, serve
+from imgsearch.ingest.commands import request_ingest
 
 pytestmark = pytest.mark.integration
 
