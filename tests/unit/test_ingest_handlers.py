@@ -18,8 +18,8 @@ from google.protobuf.message import Message
 from imgsearch.common.bus import Delivery
 from imgsearch.common.errors import BadImage, InvalidInput, NotFound, OutsideLibrary, Unavailable
 from imgsearch.common.imaging import configure_decoders
-from imgsearch.common.subjects import IMAGES_INGESTED
-from imgsearch.events.v1.events_pb2 import ImageIngested, IngestRequested
+from imgsearch.common.subjects import IMAGES_INGESTED, failed_subject
+from imgsearch.events.v1.events_pb2 import ImageFailed, ImageIngested, IngestRequested
 from imgsearch.ingest import domain, handlers
 from imgsearch.ingest.domain import folders_of
 from imgsearch.ingest.handlers import IngestConfig, IngestHandler
@@ -58,13 +58,18 @@ class FakeStore:
 class FakePublisher:
     seen: set[str] = field(default_factory=set)
     events: list[ImageIngested] = field(default_factory=list)
+    failures: list[ImageFailed] = field(default_factory=list)
 
     async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool:
-        assert subject == IMAGES_INGESTED and isinstance(message, ImageIngested)
         if msg_id in self.seen:
             return False
         self.seen.add(msg_id)
-        self.events.append(message)
+        if subject == failed_subject("ingest"):
+            assert isinstance(message, ImageFailed)
+            self.failures.append(message)
+        else:
+            assert subject == IMAGES_INGESTED and isinstance(message, ImageIngested)
+            self.events.append(message)
         return True
 
 
@@ -131,9 +136,15 @@ async def test_good_bad_and_rescan(handler_parts: tuple[IngestHandler, FakeStore
     assert (photo.width, photo.height, photo.format) == (600, 450, "JPEG")
     assert list(photo.folders) == [*_ancestors(library), str(library), str(library / "a")]
     assert photo.library_root == str(library)
+    # integrators hear about the bad files too: one images.failed.ingest event each, with the reason
+    failures = {Path(f.path).name: f for f in publisher.failures}
+    assert set(failures) == {"bad.jpg", "bomb.png"}
+    bad_event = failures["bad.jpg"]
+    assert (bad_event.stage, bad_event.reason) == ("ingest", "not a recognised image format")
 
     again = await handler.ingest(_request(library))
     assert (again.scanned, again.unchanged, again.published) == (4, 4, 0)
+    assert len(publisher.failures) == 2  # a rescan says nothing new about unchanged bad files
 
 
 async def test_same_content_at_a_second_path_is_published_with_all_folders(

@@ -26,8 +26,8 @@ from google.protobuf.message import DecodeError, Message
 from imgsearch.common.bus import Delivery
 from imgsearch.common.errors import BadImage, InvalidInput, Unavailable
 from imgsearch.common.ids import content_hash, message_id
-from imgsearch.common.subjects import IMAGES_INGESTED
-from imgsearch.events.v1.events_pb2 import ImageIngested, IngestRequested
+from imgsearch.common.subjects import IMAGES_INGESTED, failed_subject
+from imgsearch.events.v1.events_pb2 import ImageFailed, ImageIngested, IngestRequested
 from imgsearch.ingest.domain import folders_of, resolve_request
 from imgsearch.ingest.probe import ImageInfo, ProbeLimits, probe, raise_if_transient, reason_of
 from imgsearch.ingest.repository import IngestStore
@@ -145,6 +145,12 @@ class IngestHandler:
         try:
             read = await loop.run_in_executor(self.executor, self._read, file.path)
         except BadImage as exc:
+            # Event first, row second (as for good files): a crash in between republishes, deduplicated.
+            subject = failed_subject("ingest")
+            failed = ImageFailed(path=str(file.path), stage="ingest", reason=exc.message, deliveries=1)
+            await self.publisher.publish(
+                subject, failed, message_id(subject, str(file.path), str(file.size), str(file.mtime_ns))
+            )
             await self.store.record_failed(file, root, exc.message)
             report.failed += 1
             return
