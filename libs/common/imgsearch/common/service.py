@@ -14,16 +14,24 @@ from imgsearch.common.settings import Settings, load_settings
 Serve = Callable[[Settings, Deps, asyncio.Event], Awaitable[None]]
 
 
-def run_service(name: str, serve: Serve) -> int:
-    """Settings from env, connections from their URLs, serve until SIGTERM, drain, exit code."""
-    log = logging.getLogger(f"imgsearch.{name}")
+def startup_settings(log: logging.Logger) -> Settings | None:
+    """Settings from env with logging configured; None after one error line when a value is invalid."""
     try:
         settings = load_settings()
     except ConfigurationError as exc:
         configure_logging("INFO")
         log.error("%s", exc.message)
-        return 2
+        return None
     configure_logging(settings.log_level)
+    return settings
+
+
+def run_service(name: str, serve: Serve) -> int:
+    """Settings from env, connections from their URLs, serve until SIGTERM, drain, exit code."""
+    log = logging.getLogger(f"imgsearch.{name}")
+    settings = startup_settings(log)
+    if settings is None:
+        return 2
 
     async def run(stop: asyncio.Event) -> None:
         deps = await open_deps(settings, name)

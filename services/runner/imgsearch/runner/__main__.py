@@ -8,9 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from imgsearch.common.errors import ConfigurationError, ImgSearchError
-from imgsearch.common.runtime import configure_logging, run_until_stopped
-from imgsearch.common.settings import load_settings
+from imgsearch.common.errors import ImgSearchError
+from imgsearch.common.runtime import run_until_stopped
+from imgsearch.common.service import startup_settings
 
 log = logging.getLogger("imgsearch.runner")
 
@@ -20,13 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest", type=Path, action="append", default=[],
                         help="folder to ingest at start (must lie under IMGSEARCH_LIBRARY_ROOTS)")
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        configure_logging("INFO")
-        log.error("%s", exc.message)
+    settings = startup_settings(log)
+    if settings is None:
         return 2
-    configure_logging(settings.log_level)
     missing = [str(p) for p in args.ingest if not p.is_dir()]
     if missing:
         log.error("folder to ingest not found: %s (make run LIBRARY=/path/to/photos)", ", ".join(missing))
