@@ -60,6 +60,14 @@ class ModelMismatch(ImgSearchError):
     http_status = 409
 
 
+class Conflict(ImgSearchError):
+    """The request is valid but clashes with the current state (e.g. pinning a face that has no person)."""
+
+    disposition = Disposition.TERM
+    grpc_code = "FAILED_PRECONDITION"
+    http_status = 409
+
+
 class Unavailable(ImgSearchError):
     """A dependency (NATS, PostgreSQL, Qdrant, a service) did not answer: retry later."""
 
@@ -83,6 +91,7 @@ ERRORS_BY_KIND: dict[str, type[ImgSearchError]] = {
         InvalidInput,
         BadImage,
         NotFound,
+        Conflict,
         OutsideLibrary,
         ModelMismatch,
         Unavailable,

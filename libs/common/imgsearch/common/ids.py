@@ -27,3 +27,8 @@ def point_id(image_id: str) -> str:
 def message_id(subject: str, *parts: str) -> str:
     """Nats-Msg-Id for a publish: the same fact published twice inside the window is dropped."""
     return hashlib.sha256("\x1f".join((subject, *parts)).encode()).hexdigest()[:32]
+
+
+def face_id(image_id: str, backend: str, box: tuple[int, int, int, int]) -> str:
+    """A face's id (also its point id in the faces collection): the same detection gives the same id."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, f"face\x1f{image_id}\x1f{backend}\x1f{','.join(map(str, box))}"))

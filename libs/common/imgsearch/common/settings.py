@@ -75,6 +75,29 @@ class IngestSettings(BaseModel):
     workers: int = 2
 
 
+class FacesSettings(BaseModel):
+    # auto: InsightFace when its model pack (buffalo_l) is in models_dir, dlib otherwise (said in the log).
+    # The backend is recorded per library; switching is an explicit re-index (python -m imgsearch.faces reindex).
+    backend: str = "auto"  # auto | insightface | dlib
+    models_dir: Path | None = None  # holds <model_pack>/*.onnx; unset: data_dir/models/insightface
+    model_pack: str = "buffalo_l"
+    device: str = "auto"  # auto | cpu | cuda (onnxruntime provider for InsightFace)
+    dlib_detector: str = "hog"  # hog | cnn (cnn: more faces in profile/low light, 2-5 s per photo on CPU)
+    detect_max_side: int = 1600  # photos are downscaled to this longest side for detection
+    min_face_px: int = 32  # faces smaller than this (in original pixels) are ignored
+    min_score: float = 0.5  # detector confidence (InsightFace 0..1; dlib HOG scores are mapped to 0..1)
+    match_threshold: float = 0.0  # 0 = the backend's calibrated default (see imgsearch.faces.matching)
+    batch_size: int = 8
+    crop_size: int = 160  # face crops served as thumbnails
+
+
+class ClusteringSettings(BaseModel):
+    interval_s: float = 600.0  # scheduled run; 0 = only on request
+    min_cluster_size: int = 0  # 0 = scaled to the number of faces
+    min_samples: int = 0  # 0 = scaled to the number of faces
+    full_every_new_share: float = 0.2  # re-cluster from scratch once new faces exceed this share
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -97,6 +120,8 @@ class Settings(BaseSettings):
     clip: ClipSettings = Field(default_factory=ClipSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    faces: FacesSettings = Field(default_factory=FacesSettings)
+    clustering: ClusteringSettings = Field(default_factory=ClusteringSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
 
@@ -107,6 +132,14 @@ class Settings(BaseSettings):
     @property
     def vectors_dir(self) -> Path:
         return self.data_dir / "vectors"
+
+    @property
+    def face_crops_dir(self) -> Path:
+        return self.data_dir / "face-crops"
+
+    @property
+    def face_models_dir(self) -> Path:
+        return self.faces.models_dir or self.data_dir / "models" / "insightface"
 
 
 def load_settings() -> Settings:

@@ -72,3 +72,107 @@ class IngestRequested(_message.Message):
     exclude: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
     def __init__(self, path: _Optional[str] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class FaceBox(_message.Message):
+    __slots__ = ("x1", "y1", "x2", "y2")
+    X1_FIELD_NUMBER: _ClassVar[int]
+    Y1_FIELD_NUMBER: _ClassVar[int]
+    X2_FIELD_NUMBER: _ClassVar[int]
+    Y2_FIELD_NUMBER: _ClassVar[int]
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    def __init__(self, x1: _Optional[int] = ..., y1: _Optional[int] = ..., x2: _Optional[int] = ..., y2: _Optional[int] = ...) -> None: ...
+
+class FaceRef(_message.Message):
+    __slots__ = ("face_id", "box", "quality", "person_id", "confidence")
+    FACE_ID_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    face_id: str
+    box: FaceBox
+    quality: float
+    person_id: int
+    confidence: float
+    def __init__(self, face_id: _Optional[str] = ..., box: _Optional[_Union[FaceBox, _Mapping]] = ..., quality: _Optional[float] = ..., person_id: _Optional[int] = ..., confidence: _Optional[float] = ...) -> None: ...
+
+class FacesDetected(_message.Message):
+    __slots__ = ("image_id", "backend", "model", "faces")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    backend: str
+    model: str
+    faces: _containers.RepeatedCompositeFieldContainer[FaceRef]
+    def __init__(self, image_id: _Optional[str] = ..., backend: _Optional[str] = ..., model: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[FaceRef, _Mapping]]] = ...) -> None: ...
+
+class FacesAssigned(_message.Message):
+    __slots__ = ("assignments",)
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    assignments: _containers.RepeatedCompositeFieldContainer[FaceAssignment]
+    def __init__(self, assignments: _Optional[_Iterable[_Union[FaceAssignment, _Mapping]]] = ...) -> None: ...
+
+class FaceAssignment(_message.Message):
+    __slots__ = ("face_id", "image_id", "person_id", "confidence", "source")
+    FACE_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    face_id: str
+    image_id: str
+    person_id: int
+    confidence: float
+    source: str
+    def __init__(self, face_id: _Optional[str] = ..., image_id: _Optional[str] = ..., person_id: _Optional[int] = ..., confidence: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
+
+class PeopleChanged(_message.Message):
+    __slots__ = ("person_ids", "change", "request_id")
+    PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    person_ids: _containers.RepeatedScalarFieldContainer[int]
+    change: str
+    request_id: str
+    def __init__(self, person_ids: _Optional[_Iterable[int]] = ..., change: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ClustersUpdated(_message.Message):
+    __slots__ = ("run_id", "faces", "clusters", "noise", "new_clusters", "full")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    NOISE_FIELD_NUMBER: _ClassVar[int]
+    NEW_CLUSTERS_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    run_id: int
+    faces: int
+    clusters: int
+    noise: int
+    new_clusters: int
+    full: bool
+    def __init__(self, run_id: _Optional[int] = ..., faces: _Optional[int] = ..., clusters: _Optional[int] = ..., noise: _Optional[int] = ..., new_clusters: _Optional[int] = ..., full: _Optional[bool] = ...) -> None: ...
+
+class ClusteringRequested(_message.Message):
+    __slots__ = ("full", "request_id", "reason")
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    full: bool
+    request_id: str
+    reason: str
+    def __init__(self, full: _Optional[bool] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DetectFacesRequested(_message.Message):
+    __slots__ = ("image_id", "path", "request_id")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    path: str
+    request_id: str
+    def __init__(self, image_id: _Optional[str] = ..., path: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
