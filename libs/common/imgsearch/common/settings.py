@@ -88,6 +88,8 @@ class FacesSettings(BaseModel):
     min_score: float = 0.5  # detector confidence (InsightFace 0..1; dlib HOG scores are mapped to 0..1)
     match_threshold: float = 0.0  # 0 = the backend's calibrated default (see imgsearch.faces.matching)
     batch_size: int = 8
+    workers: int = 0  # photos analysed at once (dlib and onnxruntime release the GIL); 0 = CPU cores
+    prototypes_per_era: int = 10  # best faces per person and era used for matching
     crop_size: int = 160  # face crops served as thumbnails
 
 

@@ -132,14 +132,16 @@ class FaceAssignment(_message.Message):
     def __init__(self, face_id: _Optional[str] = ..., image_id: _Optional[str] = ..., person_id: _Optional[int] = ..., confidence: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
 
 class PeopleChanged(_message.Message):
-    __slots__ = ("person_ids", "change", "request_id")
+    __slots__ = ("person_ids", "change", "request_id", "face_ids")
     PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_IDS_FIELD_NUMBER: _ClassVar[int]
     person_ids: _containers.RepeatedScalarFieldContainer[int]
     change: str
     request_id: str
-    def __init__(self, person_ids: _Optional[_Iterable[int]] = ..., change: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    face_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, person_ids: _Optional[_Iterable[int]] = ..., change: _Optional[str] = ..., request_id: _Optional[str] = ..., face_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ClustersUpdated(_message.Message):
     __slots__ = ("run_id", "faces", "clusters", "noise", "new_clusters", "full")
