@@ -67,7 +67,12 @@ CREATE TABLE faces (
 CREATE INDEX faces_image ON faces (image_id);
 CREATE INDEX faces_person ON faces (person_id);
 CREATE INDEX faces_cluster ON faces (cluster_id);
-CREATE INDEX faces_unassigned ON faces (created_at) WHERE person_id IS NULL;
+-- A person appears at most once per photo. The repositories keep this under row locks; the index is the
+-- backstop that makes a missed case fail loudly instead of storing it.
+CREATE UNIQUE INDEX faces_person_once_per_image ON faces (image_id, person_id) WHERE person_id IS NOT NULL;
+-- "Unassigned faces changed since the last clustering run" (every write that changes person, cluster or
+-- embedding sets updated_at).
+CREATE INDEX faces_unassigned ON faces (updated_at) WHERE person_id IS NULL;
 
 -- "Not this person": honoured by every later match, propagation and clustering run.
 CREATE TABLE face_rejections (
