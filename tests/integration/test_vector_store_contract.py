@@ -189,3 +189,60 @@ async def test_edge_collection_survives_reopen(tmp_path: Path) -> None:
 def test_server_http_errors_map_to_retryable_or_terminal(status: int, expected: type[ImgSearchError]) -> None:
     with pytest.raises(expected), _translated_errors("images"):
         raise UnexpectedResponse(status, "reason", b"{}", httpx.Headers())
+
+
+async def test_include_ids_restrict_and_combine_with_other_filters(filled: VectorStore) -> None:
+    query = _points()[2].vector
+    wanted = [_id(n) for n in (1, 2, 3, 4, 5, 6)]
+    only = await filled.search("images", query, limit=40, filter=SearchFilter(include_ids=wanted))
+    assert {h.id for h in only} == set(wanted)
+    assert only[0].id == _id(2)
+    narrowed = SearchFilter(include_ids=wanted, folder="/a", exclude_ids=[_id(3)])
+    hits = await filled.search("images", query, limit=40, filter=narrowed)
+    assert {h.id for h in hits} == {_id(1), _id(5)}
+    stranger = SearchFilter(include_ids=[str(uuid.uuid4())])
+    assert await filled.search("images", query, limit=40, filter=stranger) == []
+
+
+async def test_empty_include_ids_match_nothing(filled: VectorStore) -> None:
+    nothing = SearchFilter(include_ids=[])
+    assert not nothing.empty and nothing.matches_nothing
+    assert await filled.search("images", _points()[0].vector, limit=40, filter=nothing) == []
+    with pytest.raises(InvalidInput):  # the vector is still checked
+        await filled.search("images", [1.0, 0.0], limit=5, filter=nothing)
+
+
+async def test_set_payload_merges_keys_and_ignores_missing_points(filled: VectorStore) -> None:
+    missing = str(uuid.uuid4())
+    await filled.set_payload("images", {
+        _id(1): {"person_ids": [7, 9]},
+        _id(2).upper(): {"person_ids": [], "folders": ["/c"]},  # any spelling of the UUID
+        missing: {"person_ids": [1]},
+    })
+    one, two = await filled.retrieve("images", [_id(1), _id(2)])
+    assert one.payload == {**_points()[1].payload, "person_ids": [7, 9]}
+    assert two.payload == {**_points()[2].payload, "person_ids": [], "folders": ["/c"]}
+    assert await filled.retrieve("images", [missing]) == []
+    assert await filled.count("images") == 40
+    await filled.set_payload("images", {_id(1): {"person_ids": [9]}})  # replaces that key only
+    [again] = await filled.retrieve("images", [_id(1)])
+    assert again.payload["person_ids"] == [9] and again.payload["image_id"] == "img-1"
+    hits = await filled.search("images", _points()[2].vector, limit=1, filter=SearchFilter(folder="/c"))
+    assert [h.id for h in hits] == [_id(2)]  # the index follows the new payload
+    await filled.set_payload("images", {})
+
+
+async def test_set_payload_on_a_missing_collection_is_not_found(store: VectorStore) -> None:
+    with pytest.raises(NotFound):
+        await store.set_payload("nowhere", {_id(1): {"person_ids": [1]}})
+
+
+async def test_people_fields_are_indexed(tmp_path: Path) -> None:
+    edge = QdrantEdgeStore(tmp_path / "vectors", background_optimize=False)
+    try:
+        await edge.ensure_collection("images", SPEC)
+        collection, _ = await edge._collection("images")
+        schema = collection.read(lambda shard: shard.info().payload_schema)
+        assert {"person_ids", "person_id", "cluster_id", "image_id", "folders", "taken_at"} <= set(schema)
+    finally:
+        await edge.close()

@@ -1,4 +1,5 @@
-"""A gateway wired to fakes: a library on disk (with a symlink out), the search handlers over fake ports."""
+"""A gateway wired to fakes: a library on disk (with a symlink out), the search handlers over fake ports,
+the People API over an in-memory people store (search's people filters too) and a recording publisher."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from pathlib import Path
 
 import grpc
 
-from imgsearch.api.v1 import search_pb2_grpc
+from imgsearch.api.v1 import people_pb2_grpc, search_pb2_grpc
 from imgsearch.common.errors import Unavailable
 from imgsearch.common.ids import point_id
 from imgsearch.common.vectors.port import IMAGES_COLLECTION, CollectionSpec, VectorPoint
 from imgsearch.gateway.files import LibraryRoots
+from imgsearch.gateway.people import PeopleService
 from imgsearch.gateway.service import Gateway, Probe
 from imgsearch.search.handlers import SearchHandlers
+from tests.support.people_fakes import FakePeopleStore, FakePublisher
 from tests.support.search_fakes import (
     SPEC,
     FakeImages,
@@ -50,6 +53,9 @@ class GatewayWorld:
     store: FakeVectorStore
     images: FakeImages
     ingest: IngestRecorder
+    people: FakePeopleStore
+    published: FakePublisher
+    crops: Path
 
 
 async def build_world(
@@ -57,7 +63,8 @@ async def build_world(
     random_weights: bool = False, search_up: bool = True, probes: dict[str, Probe] | None = None,
 ) -> GatewayWorld:
     library, outside, thumbs = tmp_path / "library", tmp_path / "outside", tmp_path / "thumbs"
-    for folder in (library / "2020", outside / "secret", thumbs):
+    crops = tmp_path / "face-crops"
+    for folder in (library / "2020", outside / "secret", thumbs, crops):
         folder.mkdir(parents=True)
     (library / "2020" / "beach.jpg").write_bytes(ORIGINAL_BYTES)
     (library / "2020" / "street.jpg").write_bytes(b"street")
@@ -87,14 +94,16 @@ async def build_world(
     ])
     texts: dict[str, Sequence[float]] = {"sunset": [1, 0.1, 0, 0], "street": [0, 1, 0, 0]}
     encoder = FakeTextEncoder(texts, random_weights=random_weights)
-    handlers = SearchHandlers(encoder, store, images, executor) if search_up else None
+    people, published = FakePeopleStore(images=set(images.records)), FakePublisher()
+    handlers = SearchHandlers(encoder, store, images, executor, people=people) if search_up else None
     ingest = IngestRecorder()
     gateway = Gateway(
         search=in_process_client(handlers), images=images, request_ingest=ingest,
         library=LibraryRoots([library]), thumbnails_dir=thumbs,
         probes=probes if probes is not None else {"nats": _ok, "postgres": _ok},
+        people=PeopleService(people, published, crops),
     )
-    return GatewayWorld(gateway, library, outside, store, images, ingest)
+    return GatewayWorld(gateway, library, outside, store, images, ingest, people, published, crops)
 
 
 async def _ok() -> None:
@@ -107,3 +116,7 @@ async def failing_probe() -> None:
 
 def image_search_stub(channel: grpc.aio.Channel) -> search_pb2_grpc.ImageSearchStub:
     return search_pb2_grpc.ImageSearchStub(channel)  # type: ignore[no-untyped-call]
+
+
+def people_stub(channel: grpc.aio.Channel) -> people_pb2_grpc.PeopleStub:
+    return people_pb2_grpc.PeopleStub(channel)  # type: ignore[no-untyped-call]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -93,6 +93,12 @@ class FakeVectorStore:
         held = self.points.get(name, {})
         return [held[i] for i in ids if i in held]
 
+    async def set_payload(self, name: str, payloads: Mapping[str, dict[str, Any]]) -> None:
+        held = self.points[name]
+        for i, payload in payloads.items():
+            if i in held:
+                held[i] = replace(held[i], payload={**held[i].payload, **payload})
+
     async def delete(self, name: str, ids: Sequence[str]) -> None:
         for i in ids:
             self.points.get(name, {}).pop(i, None)
@@ -113,6 +119,8 @@ def _matches(point: VectorPoint, f: SearchFilter | None) -> bool:
     if f.taken_before and (taken is None or taken > f.taken_before.timestamp()):
         return False
     if f.folder and f.folder not in point.payload.get("folders", []):
+        return False
+    if f.include_ids is not None and point.id not in f.include_ids:
         return False
     return point.id not in f.exclude_ids
 

@@ -78,10 +78,14 @@ async def test_reads_and_writes_go_on_while_an_optimize_runs(tmp_path: Path) -> 
     await store.upsert("images", _points(5, start=100))  # journaled, replayed onto the swapped-in copy
     await store.delete("images", [_points(1)[0].id])
     assert time.monotonic() - started < 0.5 and not optimizing.done()
+    await store.set_payload("images", {_points(50)[9].id: {"person_ids": [4]}})  # journaled as well
+    assert not optimizing.done()
     assert hits[0].id == _points(50)[7].id
     assert await optimizing is True
     assert await store.count("images") == 54
     assert len(await store.retrieve("images", [p.id for p in _points(5, start=100)])) == 5
+    [tagged] = await store.retrieve("images", [_points(50)[9].id])
+    assert tagged.payload == {"image_id": "i9", "person_ids": [4]}
     await store.close()
     reopened = QdrantEdgeStore(tmp_path, background_optimize=False)
     assert await reopened.count("images") == 54

@@ -100,6 +100,7 @@ async def test_a_second_store_on_the_same_folder_is_refused_until_the_first_clos
         lambda s: s.count("images"),
         lambda s: s.search("images", [0.0] * DIM, limit=1),
         lambda s: s.upsert("images", _points(1)),
+        lambda s: s.set_payload("images", {_points(1)[0].id: {"person_ids": [1]}}),
         lambda s: s.ensure_collection("images", SPEC),
         lambda s: s.ensure_collection("other", SPEC),
         lambda s: s.optimize_now(),

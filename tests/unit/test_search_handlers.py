@@ -15,6 +15,7 @@ from imgsearch.common.ids import point_id
 from imgsearch.common.vectors.port import IMAGES_COLLECTION, CollectionSpec, VectorPoint
 from imgsearch.search.handlers import SearchHandlers, reply_handler
 from imgsearch.search.messages import search_filters
+from tests.support.people_fakes import FakePeopleStore
 from tests.support.search_fakes import (
     SPEC,
     FakeImages,
@@ -219,3 +220,83 @@ async def test_unexpected_failure_becomes_a_generic_error_reply() -> None:
 
     garbage = pb.SearchReply.FromString(await reply_handler(pb.TextSearchRequest, unreachable)(b"\xff\xff"))
     assert garbage.error.kind == "InvalidInput"
+
+
+async def people_handlers(
+    executor: ThreadPoolExecutor, store: FakeVectorStore
+) -> tuple[SearchHandlers, int, int]:
+    """Ann is in beach and dog, Ben in dog and city (faces in an in-memory people store)."""
+    people = FakePeopleStore(images={image_id(n) for n in LIBRARY})
+    ann, ben = people.add_person("Ann"), people.add_person("Ben")
+    for x, (name, person) in enumerate([("beach", ann), ("dog", ann), ("dog", ben), ("city", ben)]):
+        people.add_face(image_id(name), x * 100, person_id=person)
+    handlers = SearchHandlers(encoder(), store, records(), executor, people=people)
+    return handlers, ann, ben
+
+
+async def test_people_filters_narrow_the_search(executor: ThreadPoolExecutor) -> None:
+    store = await library_store()
+    handlers, ann, ben = await people_handlers(executor, store)
+
+    async def names(**people: list[int]) -> list[str]:
+        request = pb.TextSearchRequest(query="sunset", filters=pb.SearchFilters(**people))
+        response = await handlers.text(request)
+        return [next(n for n in LIBRARY if image_id(n) == h.image_id) for h in response.hits]
+
+    assert await names(people_all=[ann]) == ["beach", "dog"]
+    assert await names(people_all=[ann, ben]) == ["dog"]
+    assert await names(people_any=[ann, ben]) == ["beach", "dog", "city"]
+    assert await names(people_none=[ann]) == ["city"]  # "gone" has no row: dropped
+    assert await names(people_any=[ben], people_none=[ann]) == ["city"]
+    with pytest.raises(NotFound, match="12345"):
+        await names(people_none=[12345])
+    assert await names(people_all=[handlers_people(handlers).add_person("Nobody")]) == []
+    search_filter = store.searches[-1][3]
+    assert search_filter is not None and search_filter.include_ids == ()
+    await names(people_all=[ann, ann])
+    search_filter = store.searches[-1][3]
+    assert search_filter is not None
+    assert set(search_filter.include_ids or ()) == {point_id(image_id("beach")), point_id(image_id("dog"))}
+
+
+async def test_similar_combines_people_with_the_query_image(executor: ThreadPoolExecutor) -> None:
+    store = await library_store()
+    handlers, ann, _ = await people_handlers(executor, store)
+    request = pb.SimilarSearchRequest(image_id=image_id("beach"), filters=pb.SearchFilters(people_any=[ann]))
+    response = await handlers.similar(request)
+    assert [h.image_id for h in response.hits] == [image_id("dog")]
+    search_filter = store.searches[-1][3]
+    assert search_filter is not None and search_filter.exclude_ids[0] == point_id(image_id("beach"))
+
+
+async def test_people_filters_without_a_people_store_are_unavailable(executor: ThreadPoolExecutor) -> None:
+    request = pb.TextSearchRequest(query="sunset", filters=pb.SearchFilters(people_all=[1]))
+    with pytest.raises(Unavailable, match="people"):
+        await (await make_handlers(executor)).text(request)
+    empty = await make_handlers(executor, FakeVectorStore())  # nothing embedded: no people lookup needed
+    response = await empty.text(request)
+    assert list(response.hits) == []
+
+
+def handlers_people(handlers: SearchHandlers) -> FakePeopleStore:
+    assert isinstance(handlers.people, FakePeopleStore)
+    return handlers.people
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        (pb.SearchFilters(people_all=range(1, 52)), "people_all names 51 people"),
+        (pb.SearchFilters(people_any=[0]), "people_any: 0"),
+        (pb.SearchFilters(people_none=[-7]), "people_none: -7"),
+    ],
+)
+async def test_bad_people_filters_are_invalid_input(
+    executor: ThreadPoolExecutor, filters: pb.SearchFilters, message: str
+) -> None:
+    store = await library_store()
+    handlers, _, _ = await people_handlers(executor, store)
+    with pytest.raises(InvalidInput, match=message):
+        await handlers.text(pb.TextSearchRequest(query="sunset", filters=filters))
+    with pytest.raises(InvalidInput, match=message):
+        await handlers.similar(pb.SimilarSearchRequest(image_id=image_id("beach"), filters=filters))

@@ -12,12 +12,14 @@ from pathlib import Path
 import uvicorn
 
 from imgsearch.common.bus import Bus
+from imgsearch.common.db.people import PeopleRepository
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import ConfigurationError, Unavailable
 from imgsearch.common.settings import Settings
 from imgsearch.gateway.api.grpc import GrpcServer
 from imgsearch.gateway.api.http import create_app
 from imgsearch.gateway.files import LibraryRoots
+from imgsearch.gateway.people import PeopleService
 from imgsearch.gateway.service import Gateway, IngestRequester
 from imgsearch.search.client import SearchClient
 
@@ -34,10 +36,11 @@ def build_gateway(settings: Settings, deps: Deps) -> Gateway:
         async with deps.pool.connection() as conn:
             await conn.execute("SELECT 1")
 
+    people = PeopleService(PeopleRepository(deps.pool), deps.bus.publish, crops_dir=settings.face_crops_dir)
     return Gateway(
         search=SearchClient(deps.bus), images=deps.images, request_ingest=ingest_requester(deps.bus),
         library=LibraryRoots(settings.library_roots), thumbnails_dir=settings.thumbnails_dir,
-        probes={"nats": nats, "postgres": postgres},
+        probes={"nats": nats, "postgres": postgres}, people=people,
     )
 
 

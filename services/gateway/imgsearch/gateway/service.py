@@ -7,12 +7,15 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.db.images import ImageRecord
 from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound
 from imgsearch.gateway.files import LibraryRoots, search_folder
+
+if TYPE_CHECKING:  # people.py builds on this module
+    from imgsearch.gateway.people import PeopleService
 
 _IMAGE_ID = re.compile(r"[0-9a-f]{64}")
 PROBE_TIMEOUT_S = 2.0
@@ -51,6 +54,7 @@ class Gateway:
     def __init__(
         self, search: SearchPort, images: ImageLookup, request_ingest: IngestRequester,
         library: LibraryRoots, thumbnails_dir: Path, probes: Mapping[str, Probe],
+        people: PeopleService | None = None,
     ) -> None:
         self.search = search
         self.images = images
@@ -58,6 +62,7 @@ class Gateway:
         self.library = library
         self.thumbnails_dir = thumbnails_dir
         self.probes = probes
+        self.people = people  # None: no People API (REST routes and gRPC service left out)
 
     async def search_text(self, request: pb.TextSearchRequest) -> pb.SearchResponse:
         request.filters.folder = search_folder(request.filters.folder)  # the search service checks the rest

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from nats.aio.msg import Msg
 
 from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.db.people import PeopleRepository
 from imgsearch.common.deps import Deps
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import SEARCH_INFO, SEARCH_QUEUE, SEARCH_SIMILAR, SEARCH_TEXT
@@ -35,7 +36,8 @@ async def serve(
     if info.random_weights:
         log.warning("search runs CLIP %s with RANDOM weights: results are meaningless", info.model)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-encode") as executor:
-        handlers = SearchHandlers(encoder, deps.vectors, deps.images, executor)
+        people = PeopleRepository(deps.pool)
+        handlers = SearchHandlers(encoder, deps.vectors, deps.images, executor, people=people)
         responder = Responder()
         subscriptions = [
             await deps.bus.nc.subscribe(subject, queue=SEARCH_QUEUE, cb=responder.callback(handler))

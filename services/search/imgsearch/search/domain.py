@@ -4,23 +4,40 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from imgsearch.common.db.images import ImageRecord
+from imgsearch.common.db.people_records import PeopleImageFilter
 from imgsearch.common.errors import InvalidInput, ModelMismatch
+from imgsearch.common.ids import point_id
 from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000  # deep pages cost the vector store limit+offset candidates each
 MAX_QUERY_CHARS = 1_000
+MAX_PEOPLE = 50  # person ids in each of people_all / people_any / people_none
+MAX_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class Page:
     limit: int
     offset: int
+
+
+@dataclass(frozen=True)
+class PeopleQuery:
+    """Photos with every one of all_of, at least one of any_of (when given), and none of none_of."""
+
+    all_of: tuple[int, ...] = ()
+    any_of: tuple[int, ...] = ()
+    none_of: tuple[int, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.all_of or self.any_of or self.none_of)
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,24 @@ def build_filter(
         taken_after=taken_after, taken_before=taken_before, folder=normalise_folder(folder),
         exclude_ids=tuple(exclude_ids),
     )
+
+
+def check_people(all_of: Sequence[int], any_of: Sequence[int], none_of: Sequence[int]) -> PeopleQuery:
+    lists = {"people_all": all_of, "people_any": any_of, "people_none": none_of}
+    for name, ids in lists.items():
+        if len(ids) > MAX_PEOPLE:
+            raise InvalidInput(f"{name} names {len(ids)} people; at most {MAX_PEOPLE} are allowed")
+        for person in ids:
+            if not 0 < person <= MAX_INT64:
+                raise InvalidInput(f"{name}: {person} is not a person id (a positive 64-bit integer)")
+    return PeopleQuery(*(tuple(dict.fromkeys(ids)) for ids in lists.values()))
+
+
+def restrict_to_people(search_filter: SearchFilter, allowed: PeopleImageFilter) -> SearchFilter:
+    """Narrow a filter to the photos a people filter allows (image ids become point ids)."""
+    include = None if allowed.include is None else tuple(sorted(point_id(i) for i in allowed.include))
+    exclude = tuple(sorted(point_id(i) for i in allowed.exclude))
+    return replace(search_filter, include_ids=include, exclude_ids=(*search_filter.exclude_ids, *exclude))
 
 
 def check_collection(recorded: CollectionSpec | None, loaded: CollectionSpec) -> None:

@@ -12,12 +12,12 @@ from typing import TypeVar
 from google.protobuf.message import DecodeError, Message
 
 from imgsearch.api.v1 import search_pb2 as pb
-from imgsearch.common.errors import ImgSearchError, InvalidInput, ModelMismatch, NotFound
+from imgsearch.common.errors import ImgSearchError, InvalidInput, ModelMismatch, NotFound, Unavailable
 from imgsearch.common.ids import point_id
 from imgsearch.common.vectors.port import IMAGES_COLLECTION, SearchFilter, VectorStore
 from imgsearch.search import domain
 from imgsearch.search.messages import filter_datetime, search_response
-from imgsearch.search.ports import ImageLookup, TextEncoder
+from imgsearch.search.ports import ImageLookup, PeopleImages, TextEncoder
 
 log = logging.getLogger(__name__)
 Req = TypeVar("Req", bound=Message)
@@ -28,11 +28,12 @@ SPEC_CHECK_TTL_S = 10.0  # a matching collection is re-checked this often (it is
 class SearchHandlers:
     def __init__(
         self, encoder: TextEncoder, vectors: VectorStore, images: ImageLookup, executor: Executor,
-        collection: str = IMAGES_COLLECTION,
+        collection: str = IMAGES_COLLECTION, people: PeopleImages | None = None,
     ) -> None:
         self.encoder = encoder
         self.vectors = vectors
         self.images = images
+        self.people = people  # None: people filters are refused (Unavailable)
         self.executor = executor  # one worker thread: the text tower is not re-entrant-friendly
         self.collection = collection
         self._spec_ok_until = 0.0
@@ -44,9 +45,10 @@ class SearchHandlers:
     async def text(self, request: pb.TextSearchRequest) -> pb.SearchResponse:
         query = domain.check_query(request.query)
         page = domain.check_page(request.limit, request.offset)
-        search_filter = self._filter(request.filters)
+        search_filter, people = self._filter(request.filters)
         if not await self._collection_ready():
             return search_response([], self.model)
+        search_filter = await self._with_people(search_filter, people)
         loop = asyncio.get_running_loop()
         vectors = await loop.run_in_executor(self.executor, self.encoder.encode_texts, [query])
         return await self._search([float(x) for x in vectors[0]], page, search_filter)
@@ -56,12 +58,13 @@ class SearchHandlers:
             raise InvalidInput("image_id is empty")
         page = domain.check_page(request.limit, request.offset)
         pid = point_id(request.image_id)
-        search_filter = self._filter(request.filters, exclude_ids=[pid])
+        search_filter, people = self._filter(request.filters, exclude_ids=[pid])
         if not await self._collection_ready():
             raise NotFound(f"image {request.image_id} has no embedding yet")
         points = await self.vectors.retrieve(self.collection, [pid])
         if not points:
             raise NotFound(f"image {request.image_id} has no embedding yet (unknown, or not embedded)")
+        search_filter = await self._with_people(search_filter, people)
         return await self._search([float(x) for x in points[0].vector], page, search_filter)
 
     async def info(self, request: pb.SearchInfoRequest) -> pb.SearchInfo:
@@ -84,11 +87,23 @@ class SearchHandlers:
             model=self.model, collection_exists=recorded is not None, indexed=indexed, warnings=warnings
         )
 
-    def _filter(self, filters: pb.SearchFilters, exclude_ids: list[str] | None = None) -> SearchFilter:
-        return domain.build_filter(
+    def _filter(
+        self, filters: pb.SearchFilters, exclude_ids: list[str] | None = None
+    ) -> tuple[SearchFilter, domain.PeopleQuery]:
+        """The checked filter, and the people query that narrows it later (it costs a database query)."""
+        search_filter = domain.build_filter(
             filter_datetime(filters, "taken_after"), filter_datetime(filters, "taken_before"),
             filters.folder, exclude_ids or (),
         )
+        return search_filter, domain.check_people(filters.people_all, filters.people_any, filters.people_none)
+
+    async def _with_people(self, search_filter: SearchFilter, people: domain.PeopleQuery) -> SearchFilter:
+        if people.empty:
+            return search_filter
+        if self.people is None:
+            raise Unavailable("this search service has no people store: people filters are unavailable")
+        allowed = await self.people.images_for_people(people.all_of, people.any_of, people.none_of)
+        return domain.restrict_to_people(search_filter, allowed)
 
     async def _collection_ready(self) -> bool:
         """False when nothing is embedded yet; ModelMismatch when the collection holds another model."""

@@ -1,4 +1,4 @@
-"""What search needs from its collaborators: a text encoder and image metadata lookups."""
+"""What search needs from its collaborators: a text encoder, image metadata and people's photos."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from imgsearch.common.db.images import ImageRecord
+from imgsearch.common.db.people_records import PeopleImageFilter
 from imgsearch.common.vectors.port import CollectionSpec
 
 
@@ -39,3 +40,11 @@ class ImageLookup(Protocol):
     """imgsearch.common.db.images.ImageRepository."""
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, ImageRecord]: ...
+
+
+class PeopleImages(Protocol):
+    """imgsearch.common.db.people.PeopleRepository: which photos a people filter allows."""
+
+    async def images_for_people(
+        self, all_of: Sequence[int], any_of: Sequence[int], none_of: Sequence[int]
+    ) -> PeopleImageFilter: ...

@@ -12,8 +12,9 @@ import asyncio
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from qdrant_edge import (
     CountRequest,
@@ -33,9 +34,9 @@ from imgsearch.common.vectors.edge_collection import EdgeCollection
 from imgsearch.common.vectors.edge_disk import lock_folder, recover
 from imgsearch.common.vectors.edge_filters import to_edge_filter
 from imgsearch.common.vectors.edge_optimizer import DEFAULT_OPTIMIZER_ARGV, EdgeOptimizer, OptimizePolicy
-from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, KEYWORD_FIELDS
+from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS
 from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter, VectorPoint
-from imgsearch.common.vectors.records import points_in_request_order
+from imgsearch.common.vectors.records import canonical_payloads, points_in_request_order
 from imgsearch.common.vectors.spec import check_spec, read_spec_file, write_spec_file
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # becomes a directory name
@@ -43,6 +44,7 @@ _DISTANCES = {"cosine": Distance.Cosine, "dot": Distance.Dot, "euclid": Distance
 _INDEXES = {
     **{field: PayloadSchemaType.Keyword for field in KEYWORD_FIELDS},
     **{field: PayloadSchemaType.Float for field in FLOAT_FIELDS},
+    **{field: PayloadSchemaType.Integer for field in INTEGER_FIELDS},
 }
 
 
@@ -93,10 +95,13 @@ class QdrantEdgeStore:
         filter: SearchFilter | None = None,
     ) -> list[ScoredPoint]:
         collection, spec = await self._collection(name)
+        checked = _checked_vector(vector, spec, name)
+        if filter is not None and filter.matches_nothing:
+            return []
         request = QueryRequest(
             limit=limit,
             offset=offset or None,
-            query=Query.Nearest(_checked_vector(vector, spec, name)),
+            query=Query.Nearest(checked),
             with_payload=True,
             filter=to_edge_filter(filter),
         )
@@ -110,6 +115,20 @@ class QdrantEdgeStore:
         wanted = list(ids)
         records = await asyncio.to_thread(collection.read, lambda shard: shard.retrieve(wanted, True, True))
         return points_in_request_order(records, ids)
+
+    async def set_payload(self, name: str, payloads: Mapping[str, dict[str, Any]]) -> None:
+        wanted = canonical_payloads(payloads)
+        if not wanted:
+            return
+        collection, _ = await self._collection(name)
+
+        def plan(shard: EdgeShard) -> list[UpdateOperation]:
+            # qdrant-edge refuses a set_payload naming a missing point after applying it to the others;
+            # under the collection's write lock no point can vanish between this read and the update.
+            stored = [str(r.id) for r in shard.retrieve(list(wanted), False, False)]
+            return [UpdateOperation.set_payload([p], wanted[p]) for p in stored if p in wanted]
+
+        await asyncio.to_thread(collection.write_planned, plan)
 
     async def delete(self, name: str, ids: Sequence[str]) -> None:
         if not ids:

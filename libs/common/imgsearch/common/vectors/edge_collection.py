@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -78,12 +78,22 @@ class EdgeCollection:
 
     def write(self, operation: UpdateOperation, points: int) -> None:
         """Apply and flush: durable (fsynced) when this returns, not only in the OS page cache."""
+        self.write_planned(lambda _shard: [operation], points)
+
+    def write_planned(self, plan: Callable[[EdgeShard], Sequence[UpdateOperation]], points: int = 0) -> None:
+        """Plan operations by reading the live shard, then apply and flush them as one serialised write:
+        no other write runs between the plan and its operations. ``points``: new points it adds."""
         with self._write_lock, self._gate.shared():
             self._check_open()
-            self._shard.update(operation)
-            self._shard.flush()
-            if self._journal is not None:
-                self._journal.append(operation)
+            operations = plan(self._shard)
+            try:
+                for operation in operations:
+                    self._shard.update(operation)
+                    if self._journal is not None:  # replayed onto an optimized copy before it goes live
+                        self._journal.append(operation)
+            finally:
+                if operations:
+                    self._shard.flush()
             self.new_points += points
 
     def copy_to(self, destination: Path) -> None:

@@ -21,6 +21,8 @@ def to_edge_filter(search_filter: SearchFilter | None) -> Filter | None:
         must.append(FieldCondition("taken_at", range=RangeFloat(gte=terms.taken_gte, lte=terms.taken_lte)))
     if terms.folder:
         must.append(FieldCondition("folders", match=MatchValue(terms.folder)))
+    if terms.include_ids is not None:
+        must.append(HasIdCondition(set(terms.include_ids)))
     if terms.exclude_ids:
         must_not.append(HasIdCondition(set(terms.exclude_ids)))
     return Filter(must=must or None, must_not=must_not or None)

@@ -10,6 +10,9 @@ from imgsearch.common.vectors.port import SearchFilter
 # Payload fields the adapters index, with the index kind each needs.
 KEYWORD_FIELDS = ("image_id", "folders")
 FLOAT_FIELDS = ("taken_at",)
+# Faces and people: ``person_ids`` on images, ``person_id`` / ``cluster_id`` on faces. Indexing a field a
+# collection never holds costs nothing, so every collection gets the same indexes.
+INTEGER_FIELDS = ("person_ids", "person_id", "cluster_id")
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class FilterTerms:
     taken_lte: float | None
     folder: str | None
     exclude_ids: tuple[str, ...]
+    include_ids: tuple[str, ...] | None
 
     @property
     def has_date_range(self) -> bool:
@@ -32,7 +36,8 @@ def unix_seconds(moment: datetime) -> float:
 
 
 def filter_terms(search_filter: SearchFilter | None) -> FilterTerms | None:
-    """None when nothing filters (so the adapters send no filter at all)."""
+    """None when nothing filters (so the adapters send no filter at all). The adapters answer a filter
+    that matches nothing (SearchFilter.matches_nothing) themselves, without asking Qdrant."""
     if search_filter is None or search_filter.empty:
         return None
     return FilterTerms(
@@ -40,4 +45,5 @@ def filter_terms(search_filter: SearchFilter | None) -> FilterTerms | None:
         taken_lte=None if search_filter.taken_before is None else unix_seconds(search_filter.taken_before),
         folder=search_filter.folder or None,
         exclude_ids=tuple(search_filter.exclude_ids),
+        include_ids=None if search_filter.include_ids is None else tuple(search_filter.include_ids),
     )

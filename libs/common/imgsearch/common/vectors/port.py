@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -38,12 +38,14 @@ class SearchFilter:
 
     Payload conventions (written by embed): ``image_id`` (keyword), ``taken_at`` (float, unix seconds,
     absent when unknown), ``folders`` (keyword list: every ancestor folder of every path of the image).
+    ``include_ids`` None means no restriction; an empty sequence means nothing matches.
     """
 
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     folder: str | None = None
     exclude_ids: Sequence[str] = ()  # point ids to leave out (e.g. the query image itself)
+    include_ids: Sequence[str] | None = None  # only these point ids (e.g. the photos of some people)
 
     @property
     def empty(self) -> bool:
@@ -52,7 +54,12 @@ class SearchFilter:
             and self.taken_before is None
             and not self.folder
             and not self.exclude_ids
+            and self.include_ids is None
         )
+
+    @property
+    def matches_nothing(self) -> bool:
+        return self.include_ids is not None and not self.include_ids
 
 
 class VectorStore(Protocol):
@@ -76,6 +83,11 @@ class VectorStore(Protocol):
 
     async def retrieve(self, name: str, ids: Sequence[str]) -> list[VectorPoint]:
         """Points with vectors and payloads; missing ids are left out."""
+
+    async def set_payload(self, name: str, payloads: Mapping[str, dict[str, Any]]) -> None:
+        """Merge each point's given keys into its payload (other keys stay); ids not stored are ignored.
+
+        Durable when it returns."""
 
     async def delete(self, name: str, ids: Sequence[str]) -> None: ...
 

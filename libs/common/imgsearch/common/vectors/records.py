@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from imgsearch.common.vectors.port import VectorPoint
@@ -20,3 +21,15 @@ def points_in_request_order(records: Iterable[Any], ids: Sequence[str]) -> list[
         str(r.id): VectorPoint(str(r.id), plain_vector(r.vector), dict(r.payload or {})) for r in records
     }
     return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+
+def canonical_payloads(payloads: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Keyed by point ids as Qdrant spells them in answers (lowercase, hyphenated UUIDs)."""
+    return {_canonical_id(point): dict(payload) for point, payload in payloads.items()}
+
+
+def _canonical_id(point: str) -> str:
+    try:
+        return str(uuid.UUID(point))
+    except ValueError:
+        return point  # not a UUID: Qdrant refuses it with its own message

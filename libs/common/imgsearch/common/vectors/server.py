@@ -7,9 +7,10 @@ so it is created atomically with the collection and travels with snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -17,16 +18,19 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from imgsearch.common.errors import ConfigurationError, InvalidInput, NotFound, Unavailable
-from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, KEYWORD_FIELDS, filter_terms
+from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, filter_terms
 from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter, VectorPoint
-from imgsearch.common.vectors.records import points_in_request_order
+from imgsearch.common.vectors.records import canonical_payloads, points_in_request_order
 from imgsearch.common.vectors.spec import SPEC_KEY, check_spec, spec_from_dict, spec_to_dict
 
 _DISTANCES = {"cosine": models.Distance.COSINE, "dot": models.Distance.DOT, "euclid": models.Distance.EUCLID}
 _INDEXES = {
     **{field: models.PayloadSchemaType.KEYWORD for field in KEYWORD_FIELDS},
     **{field: models.PayloadSchemaType.FLOAT for field in FLOAT_FIELDS},
+    **{field: models.PayloadSchemaType.INTEGER for field in INTEGER_FIELDS},
 }
+_SET_PAYLOAD_BATCH = 256  # operations per request
+_SET_PAYLOAD_ATTEMPTS = 3  # a point deleted between the existence check and the update: check again
 
 
 class QdrantServerStore:
@@ -98,10 +102,13 @@ class QdrantServerStore:
         self, name: str, vector: Sequence[float], limit: int, offset: int = 0,
         filter: SearchFilter | None = None,
     ) -> list[ScoredPoint]:
+        checked = self._checked_vector(name, vector)
+        if filter is not None and filter.matches_nothing:
+            return []
         with _translated_errors(name):
             response = await self._client.query_points(
                 name,
-                query=self._checked_vector(name, vector),
+                query=checked,
                 limit=limit,
                 offset=offset or None,
                 query_filter=_to_server_filter(filter),
@@ -115,6 +122,34 @@ class QdrantServerStore:
         with _translated_errors(name):
             records = await self._client.retrieve(name, list(ids), with_payload=True, with_vectors=True)
         return points_in_request_order(records, ids)
+
+    async def set_payload(self, name: str, payloads: Mapping[str, dict[str, Any]]) -> None:
+        """Qdrant refuses a set_payload naming a missing point, so only stored points are named."""
+        wanted = canonical_payloads(payloads)
+        if not wanted:
+            return
+        for attempt in range(_SET_PAYLOAD_ATTEMPTS):
+            with _translated_errors(name):
+                stored = await self._client.retrieve(
+                    name, list(wanted), with_payload=False, with_vectors=False
+                )
+            operations = [
+                models.SetPayloadOperation(
+                    set_payload=models.SetPayload(payload=wanted[str(r.id)], points=[r.id])
+                )
+                for r in stored
+                if str(r.id) in wanted
+            ]
+            try:
+                for start in range(0, len(operations), _SET_PAYLOAD_BATCH):
+                    with _translated_errors(name):
+                        await self._client.batch_update_points(
+                            name, operations[start : start + _SET_PAYLOAD_BATCH], wait=True
+                        )
+                return
+            except (NotFound, KeyError):  # KeyError: how local mode reports a missing point
+                if attempt == _SET_PAYLOAD_ATTEMPTS - 1:
+                    raise Unavailable(f"points of {name!r} kept vanishing during set_payload") from None
 
     async def delete(self, name: str, ids: Sequence[str]) -> None:
         if not ids:
@@ -153,6 +188,8 @@ def _to_server_filter(search_filter: SearchFilter | None) -> models.Filter | Non
                                                                                lte=terms.taken_lte)))
     if terms.folder:
         must.append(models.FieldCondition(key="folders", match=models.MatchValue(value=terms.folder)))
+    if terms.include_ids is not None:
+        must.append(models.HasIdCondition(has_id=list(terms.include_ids)))
     if terms.exclude_ids:
         must_not.append(models.HasIdCondition(has_id=list(terms.exclude_ids)))
     return models.Filter(must=must or None, must_not=must_not or None)

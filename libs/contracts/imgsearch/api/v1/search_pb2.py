@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dimgsearch/api/v1/search.proto\x12\x10imgsearch.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n\rSearchFilters\x12/\n\x0btaken_after\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0ctaken_before\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x66older\x18\x03 \x01(\t\"s\n\x11TextSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x30\n\x07\x66ilters\x18\x04 \x01(\x0b\x32\x1f.imgsearch.api.v1.SearchFilters\"y\n\x14SimilarSearchRequest\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x30\n\x07\x66ilters\x18\x04 \x01(\x0b\x32\x1f.imgsearch.api.v1.SearchFilters\"\x9e\x01\n\tSearchHit\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0c\n\x04path\x18\x03 \x01(\t\x12,\n\x08taken_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rthumbnail_url\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\"S\n\tModelInfo\x12\r\n\x05model\x18\x01 \x01(\t\x12\x12\n\npretrained\x18\x02 \x01(\t\x12\x0b\n\x03\x64im\x18\x03 \x01(\x05\x12\x16\n\x0erandom_weights\x18\x04 \x01(\x08\"g\n\x0eSearchResponse\x12)\n\x04hits\x18\x01 \x03(\x0b\x32\x1b.imgsearch.api.v1.SearchHit\x12*\n\x05model\x18\x02 \x01(\x0b\x32\x1b.imgsearch.api.v1.ModelInfo\"\xa5\x01\n\x0bSearchReply\x12\x34\n\x08response\x18\x01 \x01(\x0b\x32 .imgsearch.api.v1.SearchResponseH\x00\x12(\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x17.imgsearch.api.v1.ErrorH\x00\x12,\n\x04info\x18\x03 \x01(\x0b\x32\x1c.imgsearch.api.v1.SearchInfoH\x00\x42\x08\n\x06result\"\x13\n\x11SearchInfoRequest\"v\n\nSearchInfo\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.imgsearch.api.v1.ModelInfo\x12\x19\n\x11\x63ollection_exists\x18\x02 \x01(\x08\x12\x0f\n\x07indexed\x18\x03 \x01(\x03\x12\x10\n\x08warnings\x18\x04 \x03(\t\"&\n\x05\x45rror\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"#\n\x0fGetImageRequest\x12\x10\n\x08image_id\x18\x01 \x01(\t\"\xe2\x02\n\x05Image\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05paths\x18\x02 \x03(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x0e\n\x06\x66ormat\x18\x06 \x01(\t\x12,\n\x08taken_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61mera_make\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61mera_model\x18\t \x01(\t\x12\x13\n\x0borientation\x18\n \x01(\x05\x12\x0f\n\x07has_gps\x18\x0b \x01(\x08\x12\x10\n\x08latitude\x18\x0c \x01(\x01\x12\x11\n\tlongitude\x18\r \x01(\x01\x12\x15\n\ringest_status\x18\x0e \x01(\t\x12\x14\n\x0c\x65mbed_status\x18\x0f \x01(\t\x12\r\n\x05\x65rror\x18\x10 \x01(\t\x12\x15\n\rthumbnail_url\x18\x11 \x01(\t\"E\n\x13IngestFolderRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07include\x18\x02 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x03 \x03(\t\"8\n\x14IngestFolderResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"\x16\n\x14GetSystemInfoRequest\":\n\x0eReadinessCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\x9c\x01\n\nSystemInfo\x12\r\n\x05ready\x18\x01 \x01(\x08\x12*\n\x05model\x18\x02 \x01(\x0b\x32\x1b.imgsearch.api.v1.ModelInfo\x12\x0f\n\x07indexed\x18\x03 \x01(\x03\x12\x10\n\x08warnings\x18\x04 \x03(\t\x12\x30\n\x06\x63hecks\x18\x05 \x03(\x0b\x32 .imgsearch.api.v1.ReadinessCheck2\xbb\x03\n\x0bImageSearch\x12S\n\nSearchText\x12#.imgsearch.api.v1.TextSearchRequest\x1a .imgsearch.api.v1.SearchResponse\x12Y\n\rSearchSimilar\x12&.imgsearch.api.v1.SimilarSearchRequest\x1a .imgsearch.api.v1.SearchResponse\x12\x46\n\x08GetImage\x12!.imgsearch.api.v1.GetImageRequest\x1a\x17.imgsearch.api.v1.Image\x12]\n\x0cIngestFolder\x12%.imgsearch.api.v1.IngestFolderRequest\x1a&.imgsearch.api.v1.IngestFolderResponse\x12U\n\rGetSystemInfo\x12&.imgsearch.api.v1.GetSystemInfoRequest\x1a\x1c.imgsearch.api.v1.SystemInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dimgsearch/api/v1/search.proto\x12\x10imgsearch.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x01\n\rSearchFilters\x12/\n\x0btaken_after\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0ctaken_before\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x66older\x18\x03 \x01(\t\x12\x12\n\npeople_all\x18\x04 \x03(\x03\x12\x12\n\npeople_any\x18\x05 \x03(\x03\x12\x13\n\x0bpeople_none\x18\x06 \x03(\x03\"s\n\x11TextSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x30\n\x07\x66ilters\x18\x04 \x01(\x0b\x32\x1f.imgsearch.api.v1.SearchFilters\"y\n\x14SimilarSearchRequest\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\x12\x30\n\x07\x66ilters\x18\x04 \x01(\x0b\x32\x1f.imgsearch.api.v1.SearchFilters\"\x9e\x01\n\tSearchHit\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0c\n\x04path\x18\x03 \x01(\t\x12,\n\x08taken_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rthumbnail_url\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\"S\n\tModelInfo\x12\r\n\x05model\x18\x01 \x01(\t\x12\x12\n\npretrained\x18\x02 \x01(\t\x12\x0b\n\x03\x64im\x18\x03 \x01(\x05\x12\x16\n\x0erandom_weights\x18\x04 \x01(\x08\"g\n\x0eSearchResponse\x12)\n\x04hits\x18\x01 \x03(\x0b\x32\x1b.imgsearch.api.v1.SearchHit\x12*\n\x05model\x18\x02 \x01(\x0b\x32\x1b.imgsearch.api.v1.ModelInfo\"\xa5\x01\n\x0bSearchReply\x12\x34\n\x08response\x18\x01 \x01(\x0b\x32 .imgsearch.api.v1.SearchResponseH\x00\x12(\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x17.imgsearch.api.v1.ErrorH\x00\x12,\n\x04info\x18\x03 \x01(\x0b\x32\x1c.imgsearch.api.v1.SearchInfoH\x00\x42\x08\n\x06result\"\x13\n\x11SearchInfoRequest\"v\n\nSearchInfo\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.imgsearch.api.v1.ModelInfo\x12\x19\n\x11\x63ollection_exists\x18\x02 \x01(\x08\x12\x0f\n\x07indexed\x18\x03 \x01(\x03\x12\x10\n\x08warnings\x18\x04 \x03(\t\"&\n\x05\x45rror\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"#\n\x0fGetImageRequest\x12\x10\n\x08image_id\x18\x01 \x01(\t\"\xe2\x02\n\x05Image\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05paths\x18\x02 \x03(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\r\n\x05width\x18\x04 \x01(\x05\x12\x0e\n\x06height\x18\x05 \x01(\x05\x12\x0e\n\x06\x66ormat\x18\x06 \x01(\t\x12,\n\x08taken_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x63\x61mera_make\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61mera_model\x18\t \x01(\t\x12\x13\n\x0borientation\x18\n \x01(\x05\x12\x0f\n\x07has_gps\x18\x0b \x01(\x08\x12\x10\n\x08latitude\x18\x0c \x01(\x01\x12\x11\n\tlongitude\x18\r \x01(\x01\x12\x15\n\ringest_status\x18\x0e \x01(\t\x12\x14\n\x0c\x65mbed_status\x18\x0f \x01(\t\x12\r\n\x05\x65rror\x18\x10 \x01(\t\x12\x15\n\rthumbnail_url\x18\x11 \x01(\t\"E\n\x13IngestFolderRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07include\x18\x02 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x03 \x03(\t\"8\n\x14IngestFolderResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"\x16\n\x14GetSystemInfoRequest\":\n\x0eReadinessCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\x9c\x01\n\nSystemInfo\x12\r\n\x05ready\x18\x01 \x01(\x08\x12*\n\x05model\x18\x02 \x01(\x0b\x32\x1b.imgsearch.api.v1.ModelInfo\x12\x0f\n\x07indexed\x18\x03 \x01(\x03\x12\x10\n\x08warnings\x18\x04 \x03(\t\x12\x30\n\x06\x63hecks\x18\x05 \x03(\x0b\x32 .imgsearch.api.v1.ReadinessCheck2\xbb\x03\n\x0bImageSearch\x12S\n\nSearchText\x12#.imgsearch.api.v1.TextSearchRequest\x1a .imgsearch.api.v1.SearchResponse\x12Y\n\rSearchSimilar\x12&.imgsearch.api.v1.SimilarSearchRequest\x1a .imgsearch.api.v1.SearchResponse\x12\x46\n\x08GetImage\x12!.imgsearch.api.v1.GetImageRequest\x1a\x17.imgsearch.api.v1.Image\x12]\n\x0cIngestFolder\x12%.imgsearch.api.v1.IngestFolderRequest\x1a&.imgsearch.api.v1.IngestFolderResponse\x12U\n\rGetSystemInfo\x12&.imgsearch.api.v1.GetSystemInfoRequest\x1a\x1c.imgsearch.api.v1.SystemInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,39 +33,39 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'imgsearch.api.v1.search_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SEARCHFILTERS']._serialized_start=85
-  _globals['_SEARCHFILTERS']._serialized_end=215
-  _globals['_TEXTSEARCHREQUEST']._serialized_start=217
-  _globals['_TEXTSEARCHREQUEST']._serialized_end=332
-  _globals['_SIMILARSEARCHREQUEST']._serialized_start=334
-  _globals['_SIMILARSEARCHREQUEST']._serialized_end=455
-  _globals['_SEARCHHIT']._serialized_start=458
-  _globals['_SEARCHHIT']._serialized_end=616
-  _globals['_MODELINFO']._serialized_start=618
-  _globals['_MODELINFO']._serialized_end=701
-  _globals['_SEARCHRESPONSE']._serialized_start=703
-  _globals['_SEARCHRESPONSE']._serialized_end=806
-  _globals['_SEARCHREPLY']._serialized_start=809
-  _globals['_SEARCHREPLY']._serialized_end=974
-  _globals['_SEARCHINFOREQUEST']._serialized_start=976
-  _globals['_SEARCHINFOREQUEST']._serialized_end=995
-  _globals['_SEARCHINFO']._serialized_start=997
-  _globals['_SEARCHINFO']._serialized_end=1115
-  _globals['_ERROR']._serialized_start=1117
-  _globals['_ERROR']._serialized_end=1155
-  _globals['_GETIMAGEREQUEST']._serialized_start=1157
-  _globals['_GETIMAGEREQUEST']._serialized_end=1192
-  _globals['_IMAGE']._serialized_start=1195
-  _globals['_IMAGE']._serialized_end=1549
-  _globals['_INGESTFOLDERREQUEST']._serialized_start=1551
-  _globals['_INGESTFOLDERREQUEST']._serialized_end=1620
-  _globals['_INGESTFOLDERRESPONSE']._serialized_start=1622
-  _globals['_INGESTFOLDERRESPONSE']._serialized_end=1678
-  _globals['_GETSYSTEMINFOREQUEST']._serialized_start=1680
-  _globals['_GETSYSTEMINFOREQUEST']._serialized_end=1702
-  _globals['_READINESSCHECK']._serialized_start=1704
-  _globals['_READINESSCHECK']._serialized_end=1762
-  _globals['_SYSTEMINFO']._serialized_start=1765
-  _globals['_SYSTEMINFO']._serialized_end=1921
-  _globals['_IMAGESEARCH']._serialized_start=1924
-  _globals['_IMAGESEARCH']._serialized_end=2367
+  _globals['_SEARCHFILTERS']._serialized_end=276
+  _globals['_TEXTSEARCHREQUEST']._serialized_start=278
+  _globals['_TEXTSEARCHREQUEST']._serialized_end=393
+  _globals['_SIMILARSEARCHREQUEST']._serialized_start=395
+  _globals['_SIMILARSEARCHREQUEST']._serialized_end=516
+  _globals['_SEARCHHIT']._serialized_start=519
+  _globals['_SEARCHHIT']._serialized_end=677
+  _globals['_MODELINFO']._serialized_start=679
+  _globals['_MODELINFO']._serialized_end=762
+  _globals['_SEARCHRESPONSE']._serialized_start=764
+  _globals['_SEARCHRESPONSE']._serialized_end=867
+  _globals['_SEARCHREPLY']._serialized_start=870
+  _globals['_SEARCHREPLY']._serialized_end=1035
+  _globals['_SEARCHINFOREQUEST']._serialized_start=1037
+  _globals['_SEARCHINFOREQUEST']._serialized_end=1056
+  _globals['_SEARCHINFO']._serialized_start=1058
+  _globals['_SEARCHINFO']._serialized_end=1176
+  _globals['_ERROR']._serialized_start=1178
+  _globals['_ERROR']._serialized_end=1216
+  _globals['_GETIMAGEREQUEST']._serialized_start=1218
+  _globals['_GETIMAGEREQUEST']._serialized_end=1253
+  _globals['_IMAGE']._serialized_start=1256
+  _globals['_IMAGE']._serialized_end=1610
+  _globals['_INGESTFOLDERREQUEST']._serialized_start=1612
+  _globals['_INGESTFOLDERREQUEST']._serialized_end=1681
+  _globals['_INGESTFOLDERRESPONSE']._serialized_start=1683
+  _globals['_INGESTFOLDERRESPONSE']._serialized_end=1739
+  _globals['_GETSYSTEMINFOREQUEST']._serialized_start=1741
+  _globals['_GETSYSTEMINFOREQUEST']._serialized_end=1763
+  _globals['_READINESSCHECK']._serialized_start=1765
+  _globals['_READINESSCHECK']._serialized_end=1823
+  _globals['_SYSTEMINFO']._serialized_start=1826
+  _globals['_SYSTEMINFO']._serialized_end=1982
+  _globals['_IMAGESEARCH']._serialized_start=1985
+  _globals['_IMAGESEARCH']._serialized_end=2428
 # @@protoc_insertion_point(module_scope)

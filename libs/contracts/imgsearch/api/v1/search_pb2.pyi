@@ -10,14 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SearchFilters(_message.Message):
-    __slots__ = ("taken_after", "taken_before", "folder")
+    __slots__ = ("taken_after", "taken_before", "folder", "people_all", "people_any", "people_none")
     TAKEN_AFTER_FIELD_NUMBER: _ClassVar[int]
     TAKEN_BEFORE_FIELD_NUMBER: _ClassVar[int]
     FOLDER_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_ALL_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_ANY_FIELD_NUMBER: _ClassVar[int]
+    PEOPLE_NONE_FIELD_NUMBER: _ClassVar[int]
     taken_after: _timestamp_pb2.Timestamp
     taken_before: _timestamp_pb2.Timestamp
     folder: str
-    def __init__(self, taken_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folder: _Optional[str] = ...) -> None: ...
+    people_all: _containers.RepeatedScalarFieldContainer[int]
+    people_any: _containers.RepeatedScalarFieldContainer[int]
+    people_none: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, taken_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folder: _Optional[str] = ..., people_all: _Optional[_Iterable[int]] = ..., people_any: _Optional[_Iterable[int]] = ..., people_none: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class TextSearchRequest(_message.Message):
     __slots__ = ("query", "limit", "offset", "filters")

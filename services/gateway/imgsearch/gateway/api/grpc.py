@@ -5,25 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
-from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from imgsearch.api.v1 import people_pb2, people_pb2_grpc, search_pb2_grpc
 from imgsearch.api.v1 import search_pb2 as pb
-from imgsearch.api.v1 import search_pb2_grpc
 from imgsearch.common.db.images import ImageRecord
-from imgsearch.common.errors import ImgSearchError
+from imgsearch.gateway.api.grpc_errors import answer
+from imgsearch.gateway.api.grpc_people import PeopleServicer
 from imgsearch.gateway.service import Gateway
 from imgsearch.search.domain import thumbnail_url
 from imgsearch.search.messages import timestamp
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageSearch"].full_name
+PEOPLE_SERVICE_NAME = people_pb2.DESCRIPTOR.services_by_name["People"].full_name
 HEALTH_SERVICE_NAME = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 HEALTH_INTERVAL_S = 5.0
 
@@ -35,38 +34,26 @@ class ImageSearchServicer(search_pb2_grpc.ImageSearchServicer):
     async def SearchText(
         self, request: pb.TextSearchRequest, context: grpc.aio.ServicerContext
     ) -> pb.SearchResponse:
-        return await _answer(context, self.gateway.search_text(request))
+        return await answer(context, self.gateway.search_text(request))
 
     async def SearchSimilar(
         self, request: pb.SimilarSearchRequest, context: grpc.aio.ServicerContext
     ) -> pb.SearchResponse:
-        return await _answer(context, self.gateway.search_similar(request))
+        return await answer(context, self.gateway.search_similar(request))
 
     async def GetImage(self, request: pb.GetImageRequest, context: grpc.aio.ServicerContext) -> pb.Image:
-        return image_message(await _answer(context, self.gateway.image(request.image_id)))
+        return image_message(await answer(context, self.gateway.image(request.image_id)))
 
     async def IngestFolder(
         self, request: pb.IngestFolderRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestFolderResponse:
-        accepted = await _answer(context, self.gateway.ingest(request.path, request.include, request.exclude))
+        accepted = await answer(context, self.gateway.ingest(request.path, request.include, request.exclude))
         return pb.IngestFolderResponse(request_id=accepted.request_id, path=str(accepted.path))
 
     async def GetSystemInfo(
         self, request: pb.GetSystemInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.SystemInfo:
-        return await _answer(context, self.gateway.system_info())
-
-
-async def _answer(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:
-    """ImgSearchError → its gRPC status with the message as details; anything else → INTERNAL, logged."""
-    try:
-        return await call
-    except ImgSearchError as exc:
-        await context.abort(grpc.StatusCode[exc.grpc_code], exc.message)
-    except Exception:
-        log.exception("unhandled error in a gRPC call")
-        await context.abort(grpc.StatusCode.INTERNAL, "internal error: see the gateway log")
-    raise AssertionError("context.abort returns only by raising")
+        return await answer(context, self.gateway.system_info())
 
 
 def image_message(record: ImageRecord) -> pb.Image:
@@ -85,7 +72,8 @@ def image_message(record: ImageRecord) -> pb.Image:
 
 
 class GrpcServer:
-    """The aio server with ImageSearch, health and reflection; health follows gateway readiness."""
+    """The aio server with ImageSearch, People (when the gateway has it), health and reflection;
+    health follows gateway readiness."""
 
     def __init__(
         self, gateway: Gateway, host: str, port: int, health_interval_s: float = HEALTH_INTERVAL_S
@@ -97,16 +85,21 @@ class GrpcServer:
         search_pb2_grpc.add_ImageSearchServicer_to_server(  # type: ignore[no-untyped-call]
             ImageSearchServicer(gateway), self.server
         )
+        self.services = [SERVICE_NAME]
+        if gateway.people is not None:
+            people_pb2_grpc.add_PeopleServicer_to_server(  # type: ignore[no-untyped-call]
+                PeopleServicer(gateway.people), self.server
+            )
+            self.services.append(PEOPLE_SERVICE_NAME)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
-            self.server,
+            (*self.services, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), self.server
         )
         self.port = self.server.add_insecure_port(f"{host}:{port}")
         self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        for service in ("", SERVICE_NAME):  # until the first probe says otherwise
+        for service in ("", *self.services):  # until the first probe says otherwise
             await self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
         self._watch = asyncio.create_task(self._follow_readiness())
@@ -123,7 +116,7 @@ class GrpcServer:
         info = await self.gateway.system_info()
         serving = health_pb2.HealthCheckResponse
         status = serving.SERVING if info.ready else serving.NOT_SERVING
-        for service in ("", SERVICE_NAME):
+        for service in ("", *self.services):
             await self.health.set(service, status)
 
     async def _follow_readiness(self) -> None:

@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.errors import ImgSearchError
 from imgsearch.gateway.api import schemas
+from imgsearch.gateway.api.http_people import people_routes
 from imgsearch.gateway.service import Gateway
-from imgsearch.search.domain import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from imgsearch.search.domain import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_PEOPLE, check_people
 from imgsearch.search.messages import search_filters
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,26 @@ Folder = Annotated[str | None, Query(
     description="absolute folder: images with any path below it match (symlinks resolved, '//' and a "
     "trailing '/' ignored)",
 )]
+PeopleAll = Annotated[list[int] | None, Query(
+    max_length=MAX_PEOPLE, description="person ids (repeat the parameter): photos with every one of them"
+)]
+PeopleAny = Annotated[list[int] | None, Query(
+    max_length=MAX_PEOPLE, description="person ids: photos with at least one of them"
+)]
+PeopleNone = Annotated[list[int] | None, Query(
+    max_length=MAX_PEOPLE, description="person ids: photos with none of them"
+)]
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 
 
 def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(
-        title="imgsearch", version="1", summary="Semantic photo search: text and similar-image search",
+        title="imgsearch", version="1",
+        summary="Semantic photo search: text and similar-image search, faces and people",
     )
     app.include_router(_routes(gateway))
+    if gateway.people is not None:
+        app.include_router(people_routes(gateway.people, ERRORS))
     _install_error_handlers(app)
     return app
 
@@ -61,11 +74,11 @@ def _routes(gateway: Gateway) -> APIRouter:
         http: Request,
         q: Annotated[str, Query(min_length=1, max_length=1000, description="what to look for")],
         limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, taken_after: TakenAfter = None,
-        taken_before: TakenBefore = None, folder: Folder = None,
+        taken_before: TakenBefore = None, folder: Folder = None, people_all: PeopleAll = None,
+        people_any: PeopleAny = None, people_none: PeopleNone = None,
     ) -> schemas.SearchResults:
-        request = pb.TextSearchRequest(
-            query=q, limit=limit, offset=offset, filters=_filters(http, taken_after, taken_before, folder)
-        )
+        filters = _filters(http, taken_after, taken_before, folder, people_all, people_any, people_none)
+        request = pb.TextSearchRequest(query=q, limit=limit, offset=offset, filters=filters)
         return schemas.SearchResults.from_proto(await gateway.search_text(request))
 
     @router.get(
@@ -75,11 +88,10 @@ def _routes(gateway: Gateway) -> APIRouter:
     async def similar(
         http: Request, image_id: str, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
         taken_after: TakenAfter = None, taken_before: TakenBefore = None, folder: Folder = None,
+        people_all: PeopleAll = None, people_any: PeopleAny = None, people_none: PeopleNone = None,
     ) -> schemas.SearchResults:
-        request = pb.SimilarSearchRequest(
-            image_id=image_id, limit=limit, offset=offset,
-            filters=_filters(http, taken_after, taken_before, folder),
-        )
+        filters = _filters(http, taken_after, taken_before, folder, people_all, people_any, people_none)
+        request = pb.SimilarSearchRequest(image_id=image_id, limit=limit, offset=offset, filters=filters)
         return schemas.SearchResults.from_proto(await gateway.search_similar(request))
 
     @router.get("/api/v1/images/{image_id}", response_model=schemas.Image, responses=ERRORS, tags=["images"])
@@ -117,12 +129,14 @@ def _routes(gateway: Gateway) -> APIRouter:
 
 
 def _filters(
-    http: Request, taken_after: datetime | None, taken_before: datetime | None, folder: str | None
+    http: Request, taken_after: datetime | None, taken_before: datetime | None, folder: str | None,
+    people_all: list[int] | None, people_any: list[int] | None, people_none: list[int] | None,
 ) -> pb.SearchFilters:
     """A date alone in taken_before means the end of that day (it parses as midnight, its start)."""
     if taken_before is not None and _DATE_ONLY.fullmatch(http.query_params.get("taken_before", "")):
         taken_before = datetime.combine(taken_before.date(), time.max, taken_before.tzinfo)
-    return search_filters(taken_after, taken_before, folder)
+    people = check_people(people_all or [], people_any or [], people_none or [])
+    return search_filters(taken_after, taken_before, folder, people)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
