@@ -154,6 +154,17 @@ async def test_spec_is_recorded_and_another_spec_is_refused(store: VectorStore) 
     assert "ViT-B-32" in refused.value.message and "ViT-L-14" in refused.value.message
 
 
+async def test_a_dropped_collection_can_be_recreated_with_another_spec(filled: VectorStore) -> None:
+    await filled.drop_collection("images")
+    await filled.drop_collection("images")  # absent: nothing to do
+    assert await filled.collection_spec("images") is None
+    with pytest.raises(NotFound):
+        await filled.count("images")
+    await filled.ensure_collection("images", OTHER_SPEC)
+    assert await filled.collection_spec("images") == OTHER_SPEC
+    assert await filled.count("images") == 0
+
+
 async def test_missing_collection_is_not_found(store: VectorStore) -> None:
     with pytest.raises(NotFound):
         await store.count("nowhere")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -136,6 +137,9 @@ class QdrantEdgeStore:
         collection, _ = await self._collection(name)
         await asyncio.to_thread(collection.write, UpdateOperation.delete_points(list(ids)), len(ids))
 
+    async def drop_collection(self, name: str) -> None:
+        await asyncio.to_thread(self._drop, name)
+
     async def count(self, name: str) -> int:
         collection, _ = await self._collection(name)
         return await asyncio.to_thread(collection.read, lambda shard: shard.count(CountRequest(exact=True)))
@@ -224,6 +228,19 @@ class QdrantEdgeStore:
             _ensure_indexes(shard)
             self._specs[name] = spec  # before _collections: _collection() reads both without the lock
             self._collections[name] = EdgeCollection(path, shard)
+
+    def _drop(self, name: str) -> None:
+        path = self._shard_path(name)
+        with self._open_lock:
+            self._lock_root()
+            collection = self._collections.pop(name, None)
+            self._specs.pop(name, None)
+            if collection is not None:
+                with collection.optimize_lock:  # no optimize is copying or swapping this shard
+                    collection.close()
+            recover(path)  # settles a half-finished optimize swap before the folder goes
+            shutil.rmtree(path, ignore_errors=True)
+            _spec_path(path).unlink(missing_ok=True)
 
     def _load(self, name: str, path: Path, spec: CollectionSpec) -> None:
         shard = EdgeShard.load(str(path))

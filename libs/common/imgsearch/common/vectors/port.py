@@ -91,6 +91,9 @@ class VectorStore(Protocol):
 
     async def delete(self, name: str, ids: Sequence[str]) -> None: ...
 
+    async def drop_collection(self, name: str) -> None:
+        """Delete the collection with its points and recorded spec (re-index); nothing when it is absent."""
+
     async def count(self, name: str) -> int: ...
 
     async def close(self) -> None: ...

@@ -157,6 +157,11 @@ class QdrantServerStore:
         with _translated_errors(name):
             await self._client.delete(name, points_selector=models.PointIdsList(points=list(ids)), wait=True)
 
+    async def drop_collection(self, name: str) -> None:
+        with _translated_errors(name):
+            if await self._client.collection_exists(name):
+                await self._client.delete_collection(name)
+
     async def count(self, name: str) -> int:
         with _translated_errors(name):
             return (await self._client.count(name, exact=True)).count
