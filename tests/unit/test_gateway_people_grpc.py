@@ -224,3 +224,13 @@ async def test_people_service_is_reflected_and_health_checked(served: Served) ->
     status = await health.Check(health_pb2.HealthCheckRequest(service=PEOPLE_SERVICE_NAME))
     serving = health_pb2.HealthCheckResponse
     assert status.status in (serving.SERVING, serving.NOT_SERVING)  # known to health, following readiness
+
+
+async def test_a_database_outage_is_unavailable(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(served.world.people, "list_people", down)
+    await expect(grpc.StatusCode.UNAVAILABLE, served.stub.ListPeople(pb.ListPeopleRequest()), "database")

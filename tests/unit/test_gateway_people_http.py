@@ -411,3 +411,14 @@ async def test_bad_people_filters_are_refused(
     refused(await api.get("/api/v1/search", params={"q": "sunset", **params}), 400, mentions)
     refused(await api.get(f"/api/v1/images/{BEACH}/similar", params=params), 400, mentions)
     assert world.people.filter_calls == []
+
+
+async def test_a_database_outage_is_503_not_500(api: httpx.AsyncClient, world: GatewayWorld,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(world.people, "list_people", down)
+    refused(await api.get("/api/v1/people"), 503, "database")

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import grpc
 
+from imgsearch.common.db.outage import as_unavailable
 from imgsearch.common.errors import ImgSearchError
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,10 @@ async def answer(context: grpc.aio.ServicerContext, call: Awaitable[T]) -> T:
         return await call
     except ImgSearchError as exc:
         await context.abort(grpc.StatusCode[exc.grpc_code], exc.message)
-    except Exception:
+    except Exception as exc:
+        outage = as_unavailable(exc)
+        if outage is not None:
+            await context.abort(grpc.StatusCode[outage.grpc_code], outage.message)
         log.exception("unhandled error in a gRPC call")
         await context.abort(grpc.StatusCode.INTERNAL, "internal error: see the gateway log")
     raise AssertionError("context.abort returns only by raising")

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.db.outage import as_unavailable
 from imgsearch.common.errors import ImgSearchError
 from imgsearch.gateway.api import schemas
 from imgsearch.gateway.api.http_people import people_routes
@@ -155,6 +156,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        outage = as_unavailable(exc)
+        if outage is not None:
+            log.warning("%s %s: %s", request.method, request.url.path, outage.message)
+            return _error(outage.http_status, outage.kind, outage.message)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return _error(500, "ImgSearchError", "internal error: see the gateway log")
 
