@@ -188,3 +188,21 @@ def test_upsampling_reaches_min_face_px_within_budget(height: int, width: int, s
                                                        upsample: int, tmp_path: Path) -> None:
     config = BackendConfig(models_dir=tmp_path, min_face_px=min_face_px, detect_max_side=1600)
     assert choose_upsample("hog", height, width, scale, config) == upsample
+
+
+def test_analysis_from_several_threads_matches_one_at_a_time(shared_data: Path,
+                                                              dlib_backend: DlibBackend) -> None:
+    """dlib's networks keep working buffers: shared across the service's worker threads they crash the
+    process. Each thread must get its own models, giving exactly the serial results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = shared_data / "faces" / "lfw" / "Tom_Cruise"
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*.jpg"))[:6]] * 2
+    serial = [[f.embedding for f in dlib_backend.analyze(image)] for image in images]
+    with ThreadPoolExecutor(3) as pool:
+        parallel = list(pool.map(lambda image: [f.embedding for f in dlib_backend.analyze(image)], images))
+    assert len(parallel) == len(serial)
+    for one, other in zip(serial, parallel, strict=True):
+        assert len(one) == len(other)
+        for a, b in zip(one, other, strict=True):
+            assert np.allclose(a, b, atol=1e-5)

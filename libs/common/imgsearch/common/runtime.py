@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 
 def configure_logging(level: str) -> None:
@@ -29,3 +30,20 @@ def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         await main(stop)
 
     asyncio.run(runner())
+
+
+async def run_together(jobs: Sequence[Coroutine[Any, Any, None]], stop: asyncio.Event) -> None:
+    """Run jobs until they all return (after stop is set); if one fails first, set stop so the others
+    drain, wait for them, and raise that failure."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except BaseException:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    failed = [t for t in done if not t.cancelled() and t.exception() is not None]
+    if failed:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise failed[0].exception()  # type: ignore[misc]

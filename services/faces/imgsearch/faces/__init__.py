@@ -1,3 +1,3 @@
-"""Faces: detection, recognition and clustering — built in the faces issue.
-
-The package exists now so that the service layout is complete."""
+"""Faces: detection and recognition (InsightFace or dlib), phase-1 matching to known people, propagation
+after people change, and the clustering service (``imgsearch.faces.clustering``). Nothing heavy is imported
+here: dlib and onnxruntime load when a backend is built."""

@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m imgsearch.runner", description=__doc__)
     parser.add_argument("--ingest", type=Path, action="append", default=[],
                         help="folder to ingest at start (must lie under IMGSEARCH_LIBRARY_ROOTS)")
+    parser.add_argument("--reindex-faces", choices=("auto", "dlib", "insightface"), default=None,
+                        help="rebuild every face with this backend before serving (the explicit switch)")
     args = parser.parse_args(argv)
     settings = startup_settings(log)
     if settings is None:
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from imgsearch.runner.stack import run_stack
 
     async def run(stop: asyncio.Event) -> None:
-        await run_stack(settings, stop, ingest=folders)
+        await run_stack(settings, stop, ingest=folders, reindex_faces=args.reindex_faces)
 
     try:
         run_until_stopped(run)

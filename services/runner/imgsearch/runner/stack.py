@@ -17,9 +17,12 @@ from imgsearch.runner.infrastructure import Infrastructure
 log = logging.getLogger(__name__)
 
 
-async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Path] = ()) -> None:
-    # Imported here: the services pull in torch, FastAPI and gRPC.
+async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Path] = (),
+                    reindex_faces: str | None = None) -> None:
+    # Imported here: the services pull in torch, dlib, FastAPI and gRPC.
     import imgsearch.embed.bootstrap as embed
+    import imgsearch.faces.bootstrap as faces
+    import imgsearch.faces.clustering.bootstrap as clustering
     import imgsearch.gateway.bootstrap as gateway
     import imgsearch.ingest.bootstrap as ingest_service
     import imgsearch.search.bootstrap as search
@@ -32,9 +35,16 @@ async def run_stack(settings: Settings, stop: asyncio.Event, ingest: Sequence[Pa
     try:
         deps = await open_deps(settings, "runner", infra.nats_url, infra.postgres_url)
         try:
+            if reindex_faces:
+                from imgsearch.faces.reindex import reindex
+
+                queued = await reindex(settings, deps, reindex_faces)
+                log.info("faces re-index with %s: %d images queued", reindex_faces, queued)
             services = {
                 "ingest": ingest_service.serve(settings, deps, stop),
                 "embed": embed.serve(settings, deps, stop, clip=clip),
+                "faces": faces.serve(settings, deps, stop),
+                "clustering": clustering.serve(settings, deps, stop),
                 "search": search.serve(settings, deps, stop, clip=clip),
                 "gateway": gateway.serve(settings, deps, stop),
             }

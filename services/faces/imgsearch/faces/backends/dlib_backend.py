@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -75,6 +77,13 @@ def _import_dlib() -> Any:
         raise ConfigurationError("the dlib face backend needs dlib: pip install dlib-bin") from None
 
 
+@dataclass(frozen=True)
+class _Models:
+    detector: Any  # HOG (frontal_face_detector) or MMOD CNN
+    shapes: Any  # 5-point shape predictor
+    recogniser: Any  # ResNet descriptor network
+
+
 class DlibBackend:
     def __init__(self, config: BackendConfig) -> None:
         if config.dlib_detector not in SMALLEST_FACE_PX:
@@ -82,35 +91,45 @@ class DlibBackend:
                 f"IMGSEARCH_FACES__DLIB_DETECTOR={config.dlib_detector!r}: expected 'hog' or 'cnn'")
         self.config = config
         self._dlib = _import_dlib()
-        files = model_files()
-        self._shapes = self._dlib.shape_predictor(files["landmarks"])
-        self._recogniser = self._dlib.face_recognition_model_v1(files["recognition"])
-        if config.dlib_detector == "cnn":
-            self._cnn = self._dlib.cnn_face_detection_model_v1(files["cnn"])
-        else:
-            self._hog = self._dlib.get_frontal_face_detector()
+        self._files = model_files()
+        # dlib's models keep working buffers inside: two threads sharing one crash the process. Each worker
+        # thread gets its own (loaded once per thread, ~0.3 s; the service runs a fixed pool).
+        self._local = threading.local()
+        self._models()  # load now in the calling thread: a missing or broken file fails at start
         device = "cuda" if getattr(self._dlib, "DLIB_USE_CUDA", False) else "cpu"
         self.info = BackendInfo(name="dlib", model=MODEL, dim=128, detector=config.dlib_detector,
                                 estimates_age=False, landmarks="dlib5", device=device)
 
+    def _models(self) -> _Models:
+        models: _Models | None = getattr(self._local, "models", None)
+        if models is None:
+            dlib, files = self._dlib, self._files
+            detector = (dlib.cnn_face_detection_model_v1(files["cnn"]) if self.config.dlib_detector == "cnn"
+                        else dlib.get_frontal_face_detector())
+            models = _Models(detector, dlib.shape_predictor(files["landmarks"]),
+                             dlib.face_recognition_model_v1(files["recognition"]))
+            self._local.models = models
+        return models
+
     def analyze(self, image: np.ndarray) -> list[DetectedFace]:
+        models = self._models()
         image = np.ascontiguousarray(image, dtype=np.uint8)
         height, width = image.shape[:2]
         small, scale = downscale(image, self.config.detect_max_side)
         upsample = choose_upsample(self.info.detector, small.shape[0], small.shape[1], scale, self.config)
         found: list[tuple[tuple[int, int, int, int], float]] = []
-        for left, top, right, bottom, raw in self._detect(small, upsample):
+        for left, top, right, bottom, raw in self._detect(models.detector, small, upsample):
             score = score01(raw)
             # dlib rectangles include their right/bottom pixel
             box = to_full_size(left, top, right + 1, bottom + 1, scale, width, height)
             if score >= self.config.min_score and box_side(box) >= self.config.min_face_px:
                 found.append((box, score))
         found.sort(key=lambda item: -item[1])
-        shapes = [self._shapes(image, self._dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
+        shapes = [models.shapes(image, self._dlib.rectangle(x1, y1, x2 - 1, y2 - 1))
                   for (x1, y1, x2, y2), _ in found]
         chips = [self._dlib.get_face_chip(image, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
                  for shape in shapes]
-        embeddings = self._describe(chips)
+        embeddings = self._describe(models.recogniser, chips)
         return [self._face(box, score, shape, chip, embedding)
                 for (box, score), shape, chip, embedding
                 in zip(found, shapes, chips, embeddings, strict=True)]
@@ -118,19 +137,20 @@ class DlibBackend:
     def close(self) -> None:
         """Nothing to release: dlib frees its models with the object."""
 
-    def _detect(self, image: np.ndarray, upsample: int) -> list[tuple[int, int, int, int, float]]:
+    def _detect(self, detector: Any, image: np.ndarray,
+                upsample: int) -> list[tuple[int, int, int, int, float]]:
         if self.info.detector == "cnn":
             return [(d.rect.left(), d.rect.top(), d.rect.right(), d.rect.bottom(), float(d.confidence))
-                    for d in self._cnn(image, upsample)]
-        rects, scores, _ = self._hog.run(image, upsample, raw_threshold(self.config.min_score))
+                    for d in detector(image, upsample)]
+        rects, scores, _ = detector.run(image, upsample, raw_threshold(self.config.min_score))
         return [(r.left(), r.top(), r.right(), r.bottom(), float(s))
                 for r, s in zip(rects, scores, strict=True)]
 
-    def _describe(self, chips: list[np.ndarray]) -> list[np.ndarray]:
+    def _describe(self, recogniser: Any, chips: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for start in range(0, len(chips), self.config.batch_size):
             batch = chips[start:start + self.config.batch_size]
-            vectors = self._recogniser.compute_face_descriptor(batch, 0)
+            vectors = recogniser.compute_face_descriptor(batch, 0)
             out.extend(unit(np.array(list(vector))) for vector in vectors)
         return out
 

@@ -1,0 +1,62 @@
+"""Propagation: after people change (a cluster labeled, faces moved, people merged), unassigned faces are
+matched again against the updated prototypes — without running detection again.
+
+Faces in an unlabeled cluster are judged as a cluster; faces in no cluster one by one (the same rule as a new
+face in phase 1). Assignments are applied by the store, which re-checks every rule at commit time."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+from imgsearch.common.db.face_records import AutoAssignment, FaceStore, StoredFace
+from imgsearch.faces.calibration import Calibration
+from imgsearch.faces.embeddings import stack
+from imgsearch.faces.matching import Candidate, PersonIndex, match_clusters, match_faces, resolve
+
+log = logging.getLogger(__name__)
+PAGE = 10_000
+
+
+async def load_index(store: FaceStore, dim: int) -> PersonIndex:
+    return PersonIndex.build(await store.prototypes(), dim)
+
+
+async def all_unassigned(store: FaceStore) -> list[StoredFace]:
+    faces: list[StoredFace] = []
+    after: str | None = None
+    while True:
+        page = await store.unassigned_faces(after_id=after, limit=PAGE)
+        faces.extend(page)
+        if len(page) < PAGE:
+            return faces
+        after = page[-1].id
+
+
+async def propagate(store: FaceStore, dim: int, cal: Calibration,
+                    people: Iterable[int] | None = None) -> list[AutoAssignment]:
+    """Match every unassigned face; ``people``: accept only matches to these (whose prototypes changed)."""
+    index = await load_index(store, dim)
+    if not len(index):
+        return []
+    faces = await all_unassigned(store)
+    if not faces:
+        return []
+    only = frozenset(people) if people is not None else None
+    x = stack([face.embedding for face in faces], dim)
+    clusters: dict[int, list[int]] = defaultdict(list)
+    loose: list[int] = []
+    for row, face in enumerate(faces):
+        if face.cluster_id is None:
+            loose.append(row)
+        else:
+            clusters[face.cluster_id].append(row)
+    candidates: list[Candidate] = match_clusters(index, clusters, faces, x, cal, only)
+    candidates += match_faces(index, [faces[r] for r in loose], x[loose], cal, only)
+    if not candidates:
+        return []
+    present = await store.people_in_images(sorted({c.image_id for c in candidates}))
+    applied = await store.auto_assign(resolve(candidates, present))
+    log.info("propagation: %d unassigned faces, %d people → %d assigned", len(faces), len(index), len(applied))
+    return applied
