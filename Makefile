@@ -8,7 +8,7 @@ SRC := libs/contracts libs/common libs/clip services/ingest services/embed servi
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt services/*/requirements.txt)
 
-.PHONY: install run test lint typecheck protos check-protos bench-embed clean
+.PHONY: install run test lint typecheck protos check-protos bench-embed bench-cluster clean
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ protos: $(STAMP)
 
 bench-embed: $(STAMP)
 	$(PY) bench/bench_embed.py
+
+bench-cluster: $(STAMP)
+	$(PY) bench/bench_cluster.py
 
 clean:
 	rm -rf $(VENV) .cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import comb
 from pathlib import Path
 
@@ -62,8 +62,16 @@ def cluster_scores(predicted: Sequence[int | None], truth: Sequence[str]) -> Clu
     precision = tp / pp if pp else 1.0
     recall = tp / tt if tt else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    bp = float(np.mean([joint[(p, t)] / by_pred[p] for p, t in zip(pred, truth, strict=True)])) if pred else 1.0
-    br = float(np.mean([joint[(p, t)] / by_truth[t] for p, t in zip(pred, truth, strict=True)])) if pred else 1.0
+    bp = (
+        float(np.mean([joint[(p, t)] / by_pred[p] for p, t in zip(pred, truth, strict=True)]))
+        if pred
+        else 1.0
+    )
+    br = (
+        float(np.mean([joint[(p, t)] / by_truth[t] for p, t in zip(pred, truth, strict=True)]))
+        if pred
+        else 1.0
+    )
     bf = 2 * bp * br / (bp + br) if bp + br else 0.0
     return ClusterScores(precision, recall, f1, bf)
 
@@ -74,12 +82,15 @@ class LabelAction:
     identity: str
     keep: list[str]  # scored faces of that identity in the cluster
     reject: list[str]  # scored faces in the cluster that are someone else ("not this person")
+    unknown: list[str] = field(default_factory=list)  # unscored faces (who they are is not known)
 
 
 def simulate_user(cluster_of: Mapping[str, int | None], identity_of: Mapping[str, str]) -> list[LabelAction]:
     """For each identity, the cluster holding most of its faces is labeled with it — unless that cluster holds
     more of another identity (a person looking at it would name that one); identities with no cluster get no
-    label. The faces in a labeled cluster that are not that identity are rejected."""
+    label. The faces in a labeled cluster that are not that identity are rejected. Unscored faces (other
+    people in the labeled photos, photos without a label) are taken out of the cluster before it is named:
+    the manifest does not say who they are, and in these photos they are mostly someone else."""
     per_identity: dict[str, Counter[int]] = defaultdict(Counter)
     per_cluster: dict[int, Counter[str]] = defaultdict(Counter)
     for face, identity in identity_of.items():
@@ -91,15 +102,21 @@ def simulate_user(cluster_of: Mapping[str, int | None], identity_of: Mapping[str
     taken: set[int] = set()
     for identity in sorted(per_identity):
         cluster, _ = max(per_identity[identity].items(), key=lambda kv: (kv[1], -kv[0]))
-        top, top_count = max(per_cluster[cluster].items(), key=lambda kv: (kv[1], kv[0]))
+        top, _ = max(per_cluster[cluster].items(), key=lambda kv: (kv[1], kv[0]))
         if top != identity or cluster in taken:
             continue
         taken.add(cluster)
         members = [f for f, c in cluster_of.items() if c == cluster and f in identity_of]
-        actions.append(LabelAction(
-            cluster, identity, keep=[f for f in members if identity_of[f] == identity],
-            reject=[f for f in members if identity_of[f] != identity],
-        ))
+        unknown = [f for f, c in cluster_of.items() if c == cluster and f not in identity_of]
+        actions.append(
+            LabelAction(
+                cluster,
+                identity,
+                keep=[f for f in members if identity_of[f] == identity],
+                reject=[f for f in members if identity_of[f] != identity],
+                unknown=unknown,
+            )
+        )
     return actions
 
 
@@ -111,8 +128,9 @@ class AssignScores:
     automatic: int
 
 
-def assign_scores(actions: Sequence[LabelAction], automatic: Mapping[str, str],
-                  identity_of: Mapping[str, str]) -> AssignScores:
+def assign_scores(
+    actions: Sequence[LabelAction], automatic: Mapping[str, str], identity_of: Mapping[str, str]
+) -> AssignScores:
     """``automatic``: scored face → identity name it was given automatically (after labeling)."""
     labeled = {a.identity for a in actions}
     by_user = {f for a in actions for f in a.keep}
@@ -123,12 +141,18 @@ def assign_scores(actions: Sequence[LabelAction], automatic: Mapping[str, str],
     return AssignScores(
         assigned=got / len(other) if other else 0.0,
         assign_precision=correct / len(scored_auto) if scored_auto else 0.0,
-        other_faces=len(other), automatic=len(scored_auto),
+        other_faces=len(other),
+        automatic=len(scored_auto),
     )
 
 
-def naive_assign(x: npt.NDArray[np.float32], faces: Sequence[str], user: Mapping[str, str],
-                 rejected: set[tuple[str, str]], threshold: float) -> dict[str, str]:
+def naive_assign(
+    x: npt.NDArray[np.float32],
+    faces: Sequence[str],
+    user: Mapping[str, str],
+    rejected: set[tuple[str, str]],
+    threshold: float,
+) -> dict[str, str]:
     """Nearest prototype (every user-labeled face) within ``threshold``, one face at a time."""
     row = {f: i for i, f in enumerate(faces)}
     labeled = sorted(user)
@@ -139,7 +163,7 @@ def naive_assign(x: npt.NDArray[np.float32], faces: Sequence[str], user: Mapping
     rest = [f for f in faces if f not in user]
     out: dict[str, str] = {}
     for lo in range(0, len(rest), 1024):
-        chunk = rest[lo:lo + 1024]
+        chunk = rest[lo : lo + 1024]
         d = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * (x[[row[f] for f in chunk]] @ protos.T)))
         best = d.argmin(axis=1)
         for f, j, dist in zip(chunk, best, d[np.arange(len(chunk)), best], strict=True):

@@ -49,10 +49,12 @@ async def ingest_people(stack: FacesStack, *names: str, exclude: tuple[str, ...]
 async def faces_by_folder(stack: FacesStack) -> dict[str, list[tuple[str, int | None, str | None]]]:
     """folder name → [(face id, person id, assigned_by)] for the scored (largest) face of each photo."""
     async with stack.deps.pool.connection() as conn:
-        rows = await (await conn.execute("""
+        rows = await (
+            await conn.execute("""
             SELECT DISTINCT ON (f.image_id) f.id::text, f.person_id, f.assigned_by,
                    (SELECT min(path) FROM files WHERE image_id = f.image_id)
-            FROM faces f ORDER BY f.image_id, (f.x2 - f.x1) * (f.y2 - f.y1) DESC""")).fetchall()
+            FROM faces f ORDER BY f.image_id, (f.x2 - f.x1) * (f.y2 - f.y1) DESC""")
+        ).fetchall()
     out: dict[str, list[tuple[str, int | None, str | None]]] = {}
     for face, person, by, path in rows:
         out.setdefault(Path(path).parent.name, []).append((face, person, by))
@@ -69,9 +71,12 @@ async def cluster(stack: FacesStack) -> None:
 async def main_cluster_of(stack: FacesStack, name: str) -> int:
     faces = {face for face, _, _ in (await faces_by_folder(stack))[name]}
     async with stack.deps.pool.connection() as conn:
-        rows = await (await conn.execute(
-            "SELECT cluster_id, array_agg(id::text) FROM faces WHERE cluster_id IS NOT NULL GROUP BY cluster_id"
-        )).fetchall()
+        rows = await (
+            await conn.execute(
+                "SELECT cluster_id, array_agg(id::text) FROM faces WHERE cluster_id IS NOT NULL "
+                "GROUP BY cluster_id"
+            )
+        ).fetchall()
     best = max(rows, key=lambda r: len(faces & set(r[1])))
     assert len(faces & set(best[1])) >= 3, f"no cluster holds {name}"
     return int(best[0])
@@ -127,7 +132,9 @@ async def test_not_this_person_is_honoured_by_later_propagation(stack: FacesStac
     person, change = await stack.people.label_cluster(cluster_id, name="Harrison")
     await stack.publish(change)
     await stack.quiet()
-    victim = next(face for face, p, by in (await faces_by_folder(stack))[A] if p == person.id and by == "user")
+    victim = next(
+        face for face, p, by in (await faces_by_folder(stack))[A] if p == person.id and by == "user"
+    )
     await stack.publish(await stack.people.reject_face(victim, person.id))
     await stack.quiet()
     # Labeling again (new evidence) runs propagation for this person: the rejected face must stay out.
@@ -144,14 +151,18 @@ async def test_an_unreadable_file_is_dead_lettered_with_its_reason(stack: FacesS
     bogus = tmp_path / "not-a-photo.jpg"
     bogus.write_text("this is text")
     command = ev.DetectFacesRequested(image_id=image_id, path=str(bogus), request_id="t")
-    await stack.deps.bus.publish(COMMANDS_DETECT_FACES, command, message_id(COMMANDS_DETECT_FACES, "t", image_id))
+    await stack.deps.bus.publish(
+        COMMANDS_DETECT_FACES, command, message_id(COMMANDS_DETECT_FACES, "t", image_id)
+    )
 
     async def failed() -> bool:
         return await stack.scalar("SELECT count(*) FROM images WHERE faces_status = 'failed'") == 1
 
     await wait_for(failed, 30, "the faces status to say failed")
     async with stack.deps.pool.connection() as conn:
-        reason = (await (await conn.execute("SELECT faces_error FROM images WHERE id = %s", (image_id,))).fetchone())
+        reason = await (
+            await conn.execute("SELECT faces_error FROM images WHERE id = %s", (image_id,))
+        ).fetchone()
     assert reason is not None and "BadImage" in reason[0]
     assert await stack.scalar("SELECT count(*) FROM dead_letters WHERE consumer = 'faces-reindex'") == 1
 
@@ -169,9 +180,12 @@ async def _crop_path(stack: FacesStack, face_id: str) -> str:
 
 async def _faces_of(stack: FacesStack, file_name: str) -> set[str]:
     async with stack.deps.pool.connection() as conn:
-        rows = await (await conn.execute(
-            "SELECT f.id::text FROM faces f JOIN files p ON p.image_id = f.image_id WHERE p.path LIKE %s",
-            (f"%/{file_name}",))).fetchall()
+        rows = await (
+            await conn.execute(
+                "SELECT f.id::text FROM faces f JOIN files p ON p.image_id = f.image_id WHERE p.path LIKE %s",
+                (f"%/{file_name}",),
+            )
+        ).fetchall()
     return {str(r[0]) for r in rows}
 
 

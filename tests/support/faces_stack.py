@@ -42,7 +42,9 @@ class FacesStack:
     def people(self) -> PeopleRepository:
         return PeopleRepository(self.deps.pool)
 
-    async def ingest(self, folder: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+    async def ingest(
+        self, folder: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+    ) -> None:
         from imgsearch.ingest.commands import request_ingest
 
         await request_ingest(self.deps.bus, folder, include, exclude)
@@ -63,12 +65,17 @@ class FacesStack:
 
     async def publish(self, change: PeopleChange) -> None:
         request = uuid.uuid4().hex
-        message = ev.PeopleChanged(person_ids=list(change.person_ids), change=change.change, request_id=request,
-                                   face_ids=list(change.face_ids))
+        message = ev.PeopleChanged(
+            person_ids=list(change.person_ids),
+            change=change.change,
+            request_id=request,
+            face_ids=list(change.face_ids),
+        )
         await self.deps.bus.publish(PEOPLE_CHANGED, message, message_id(PEOPLE_CHANGED, request))
 
     async def quiet(self, durables: tuple[str, ...] = ("faces", "faces-people", "faces-clusters")) -> None:
         """Until those consumers have nothing pending or unacknowledged, twice in a row."""
+
         async def idle() -> bool:
             for durable in durables:
                 info = await self.deps.bus.js.consumer_info(EVENTS.name, durable)
@@ -87,7 +94,9 @@ class FacesStack:
         await self.deps.close()
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], timeout_s: float, what: str, settle: int = 1) -> None:
+async def wait_for(
+    check: Callable[[], Awaitable[bool]], timeout_s: float, what: str, settle: int = 1
+) -> None:
     deadline = time.monotonic() + timeout_s
     hits = 0
     while time.monotonic() < deadline:
@@ -103,14 +112,19 @@ async def start_faces_stack(nats_url: str, pg_url: str, data_dir: Path, library:
     import imgsearch.ingest.bootstrap as ingest_service
 
     settings = Settings(
-        data_dir=data_dir, library_roots=[library], faces=FacesSettings(backend="dlib", workers=2),
+        data_dir=data_dir,
+        library_roots=[library],
+        faces=FacesSettings(backend="dlib", workers=2),
         clustering=ClusteringSettings(interval_s=0),
         consumer=ConsumerSettings(max_deliver=2, ack_wait_s=30, backoff_s=[0.2]),
     )
     bus = await Bus.connect(nats_url, name="test-faces")
     await bus.ensure_streams()
-    deps = Deps(bus=bus, pool=await open_pool(pg_url),
-                vectors=QdrantEdgeStore(settings.vectors_dir, background_optimize=False))
+    deps = Deps(
+        bus=bus,
+        pool=await open_pool(pg_url),
+        vectors=QdrantEdgeStore(settings.vectors_dir, background_optimize=False),
+    )
     stack = FacesStack(settings, deps, asyncio.Event(), [])
 
     async def on_detected(msg: Msg) -> None:
@@ -121,6 +135,8 @@ async def start_faces_stack(nats_url: str, pg_url: str, data_dir: Path, library:
 
     await bus.nc.subscribe(FACES_DETECTED, cb=on_detected)
     await bus.nc.subscribe(FACES_ASSIGNED, cb=on_assigned)
-    stack.tasks = [asyncio.create_task(ingest_service.serve(settings, deps, stack.stop)),
-                   asyncio.create_task(faces_service.serve(settings, deps, stack.stop))]
+    stack.tasks = [
+        asyncio.create_task(ingest_service.serve(settings, deps, stack.stop)),
+        asyncio.create_task(faces_service.serve(settings, deps, stack.stop)),
+    ]
     return stack

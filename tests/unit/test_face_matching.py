@@ -8,7 +8,14 @@ import pytest
 from imgsearch.common.db.face_records import Prototype, StoredFace
 from imgsearch.faces.calibration import DLIB, calibration_for
 from imgsearch.faces.embeddings import Matrix, pack, stack
-from imgsearch.faces.matching import Candidate, PersonIndex, match_clusters, match_faces, resolve
+from imgsearch.faces.matching import (
+    Candidate,
+    PersonIndex,
+    match_clusters,
+    match_faces,
+    representatives,
+    resolve,
+)
 
 DIM = 128
 
@@ -31,12 +38,15 @@ def people(rng: np.random.Generator, count: int, per_person: int = 6) -> tuple[M
     protos = []
     for person, centre in enumerate(centres, start=1):
         for k, v in enumerate(around(rng, centre[None, :], per_person, 0.2)):
-            protos.append(Prototype(person, f"p{person}-{k}", f"img-p{person}-{k}", pack(v), None, 0.9, False))
+            protos.append(
+                Prototype(person, f"p{person}-{k}", f"img-p{person}-{k}", pack(v), None, 0.9, False)
+            )
     return centres, protos
 
 
-def face(fid: str, image: str, vector: Matrix, rejected: frozenset[int] = frozenset(),
-         cluster: int | None = None) -> StoredFace:
+def face(
+    fid: str, image: str, vector: Matrix, rejected: frozenset[int] = frozenset(), cluster: int | None = None
+) -> StoredFace:
     return StoredFace(fid, image, pack(vector), 0.8, None, None, cluster, rejected, None)
 
 
@@ -109,8 +119,10 @@ def test_a_cluster_close_to_a_person_is_matched_whole_except_rejected_members() 
     index = PersonIndex.build(protos, DIM)
     members = around(rng, centres[3][None, :], 4, 0.22)
     strangers = around(rng, unit(rng, 1), 3, 0.15)
-    faces = [face(f"m{k}", f"im{k}", v, cluster=10, rejected=frozenset({4}) if k == 0 else frozenset())
-             for k, v in enumerate(members)]
+    faces = [
+        face(f"m{k}", f"im{k}", v, cluster=10, rejected=frozenset({4}) if k == 0 else frozenset())
+        for k, v in enumerate(members)
+    ]
     faces += [face(f"s{k}", f"is{k}", v, cluster=11) for k, v in enumerate(strangers)]
     x = stack([f.embedding for f in faces], DIM)
     found = match_clusters(index, {10: [0, 1, 2, 3], 11: [4, 5, 6]}, faces, x, DLIB)
@@ -134,3 +146,41 @@ def test_confidence_falls_from_one_to_half_at_the_threshold() -> None:
     assert DLIB.confidence(DLIB.face_assign, DLIB.face_assign) == pytest.approx(0.5)
     assert calibration_for("dlib", 0.3).face_assign == 0.3
     assert calibration_for("insightface").face_assign > 0.9
+
+
+def test_an_unnamed_cluster_nearer_than_the_person_blocks_the_match() -> None:
+    """With few people named, a margin to the next person proves nothing: the unnamed clusters compete."""
+    rng = np.random.default_rng(8)
+    centres, protos = people(rng, 2)
+    look_alike = around(rng, centres[0][None, :], 6, 0.2)  # an unnamed cluster around person 1's face
+    vector = around(rng, centres[0][None, :], 1, 0.12)[0]
+    faces = [face("a", "img1", vector)]
+    x = stack([f.embedding for f in faces], DIM)
+    alone = PersonIndex.build(protos, DIM)
+    with_cluster = PersonIndex.build(protos, DIM, {77: look_alike})
+    assert [c.person_id for c in match_faces(alone, faces, x, DLIB)] == [1]
+    assert match_faces(with_cluster, faces, x, DLIB) == []
+
+
+def test_a_face_is_not_blocked_by_its_own_cluster() -> None:
+    rng = np.random.default_rng(9)
+    centres, protos = people(rng, 2)
+    own = around(rng, centres[1][None, :], 4, 0.2)
+    vector = around(rng, centres[1][None, :], 1, 0.1)[0]
+    faces = [face("a", "img1", vector, cluster=5)]
+    index = PersonIndex.build(protos, DIM, {5: own})
+    found = match_faces(index, faces, stack([f.embedding for f in faces], DIM), DLIB)
+    assert [c.person_id for c in found] == [2]
+
+
+def test_representatives_are_the_best_faces_of_unnamed_clusters() -> None:
+    rng = np.random.default_rng(10)
+    vectors = unit(rng, 4)
+    faces = [
+        StoredFace("a", "i", pack(vectors[0]), 0.2, None, None, 3, frozenset(), None),
+        StoredFace("b", "i", pack(vectors[1]), 0.9, None, None, 3, frozenset(), None),
+        StoredFace("c", "i", pack(vectors[2]), 0.5, None, None, None, frozenset(), None),
+        StoredFace("d", "i", pack(vectors[3]), 0.7, 4, "user", 6, frozenset(), None),
+    ]
+    reps = representatives(faces, vectors, per_cluster=1)
+    assert list(reps) == [3] and np.allclose(reps[3][0], vectors[1])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from faces_eval import (  # noqa: E402
+from faces_eval import (
     assign_scores,
     cluster_scores,
     naive_assign,
@@ -20,7 +20,9 @@ from faces_eval import (  # noqa: E402
 
 
 def test_manifest_skips_the_header_and_unlabeled_rows(tmp_path: Path) -> None:
-    (tmp_path / "MANIFEST.tsv").write_text("path\tlabel\tsource\na/1.jpg\tAnn\tx\nb/2.jpg\t\tx\nc/3.jpg\tBo\n")
+    (tmp_path / "MANIFEST.tsv").write_text(
+        "path\tlabel\tsource\na/1.jpg\tAnn\tx\nb/2.jpg\t\tx\nc/3.jpg\tBo\n"
+    )
     assert read_manifest(tmp_path) == {"a/1.jpg": "Ann", "c/3.jpg": "Bo"}
 
 
@@ -44,7 +46,11 @@ def test_the_user_labels_each_identitys_main_cluster_and_rejects_intruders() -> 
     identity_of = {"a1": "A", "a2": "A", "b1": "B", "a3": "A", "b2": "B", "b3": "B", "c1": "C"}
     actions = {a.identity: a for a in simulate_user(cluster_of, identity_of)}
     assert set(actions) == {"A", "B"}
-    assert actions["A"].cluster == 1 and sorted(actions["A"].keep) == ["a1", "a2"] and actions["A"].reject == ["b1"]
+    assert (
+        actions["A"].cluster == 1
+        and sorted(actions["A"].keep) == ["a1", "a2"]
+        and actions["A"].reject == ["b1"]
+    )
     assert actions["B"].cluster == 3
     scores = assign_scores(list(actions.values()), {"a3": "A", "b1": "A", "c1": "B"}, identity_of)
     assert scores.other_faces == 2  # a3 and b1 (c1 has no label)

@@ -149,7 +149,7 @@ class Bus:
                 await idle.acquire()
                 try:
                     msgs = await consumer.fetch(spec.batch_size, timeout=1.0)
-                except NatsTimeoutError:
+                except (NatsTimeoutError, TimeoutError):  # nothing to fetch (nats-py raises either)
                     idle.release()
                     continue
                 except Exception as exc:  # connection trouble: keep going, nats reconnects

@@ -77,14 +77,15 @@ class IngestSettings(BaseModel):
 
 class FacesSettings(BaseModel):
     # auto: InsightFace when its model pack (buffalo_l) is in models_dir, dlib otherwise (said in the log).
-    # The backend is recorded per library; switching is an explicit re-index (python -m imgsearch.faces reindex).
+    # The backend is recorded per library; switching is an explicit re-index
+    # (python -m imgsearch.faces reindex, or the runner's --reindex-faces).
     backend: str = "auto"  # auto | insightface | dlib
     models_dir: Path | None = None  # holds <model_pack>/*.onnx; unset: data_dir/models/insightface
     model_pack: str = "buffalo_l"
     device: str = "auto"  # auto | cpu | cuda (onnxruntime provider for InsightFace)
     dlib_detector: str = "hog"  # hog | cnn (cnn: more faces in profile/low light, 2-5 s per photo on CPU)
     detect_max_side: int = 1600  # photos are downscaled to this longest side for detection
-    min_face_px: int = 32  # faces smaller than this (in original pixels) are ignored
+    min_face_px: int = 40  # smaller faces (original pixels) are ignored: too few pixels to recognise
     min_score: float = 0.5  # detector confidence (InsightFace 0..1; dlib HOG scores are mapped to 0..1)
     match_threshold: float = 0.0  # 0 = the backend's calibrated default (see imgsearch.faces.matching)
     batch_size: int = 8

@@ -68,25 +68,35 @@ async def open_backend(settings: Settings, store: FaceStore) -> FaceBackend:
     elif (recorded.model, recorded.dim) != (info.model, info.dim):
         backend.close()
         raise ModelMismatch(
-            f"this library's faces were built with {recorded.model} ({recorded.dim}-d), the loaded backend is "
+            f"this library's faces were built with {recorded.model} ({recorded.dim}-d), "
+            f"the loaded backend is "
             f"{info.model} ({info.dim}-d): run `python -m imgsearch.faces reindex` to rebuild them"
         )
     return backend
 
 
 def faces_collection_spec(backend: FaceBackend) -> CollectionSpec:
-    return CollectionSpec(model=f"faces/{backend.info.name}", pretrained=backend.info.model, dim=backend.info.dim)
+    return CollectionSpec(
+        model=f"faces/{backend.info.name}", pretrained=backend.info.model, dim=backend.info.dim
+    )
 
 
 def _spec(settings: Settings, stream: str, durable: str, subject: str, batch: int) -> ConsumerSpec:
     return ConsumerSpec(
-        stream=stream, durable=durable, filter_subject=subject, batch_size=batch,
-        max_deliver=settings.consumer.max_deliver, ack_wait_s=settings.consumer.ack_wait_s,
-        max_ack_pending=settings.consumer.max_ack_pending, backoff_s=tuple(settings.consumer.backoff_s),
+        stream=stream,
+        durable=durable,
+        filter_subject=subject,
+        batch_size=batch,
+        max_deliver=settings.consumer.max_deliver,
+        ack_wait_s=settings.consumer.ack_wait_s,
+        max_ack_pending=settings.consumer.max_ack_pending,
+        backoff_s=tuple(settings.consumer.backoff_s),
     )
 
 
-async def serve(settings: Settings, deps: Deps, stop: asyncio.Event, backend: FaceBackend | None = None) -> None:
+async def serve(
+    settings: Settings, deps: Deps, stop: asyncio.Event, backend: FaceBackend | None = None
+) -> None:
     from imgsearch.common.db.faces import FaceRepository
 
     configure_decoders(settings.ingest.max_image_pixels)
@@ -96,26 +106,64 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event, backend: Fa
     await deps.vectors.ensure_collection(FACES_COLLECTION, faces_collection_spec(backend))
     cal = calibration_for(info.name, settings.faces.match_threshold)
     workers = settings.faces.workers or os.cpu_count() or 1
-    detection = FaceDetection(backend, store, deps.vectors, deps.bus, cal, DetectionConfig(
-        crops_dir=settings.face_crops_dir, crop_size=settings.faces.crop_size,
-        max_pixels=settings.ingest.max_image_pixels, workers=workers,
-    ))
-    people = PeopleEvents(store, deps.vectors, deps.bus, info.dim, cal, settings.faces.prototypes_per_era,
-                          on_people_changed=detection.invalidate_people)
+    detection = FaceDetection(
+        backend,
+        store,
+        deps.vectors,
+        deps.bus,
+        cal,
+        DetectionConfig(
+            crops_dir=settings.face_crops_dir,
+            crop_size=settings.faces.crop_size,
+            max_pixels=settings.ingest.max_image_pixels,
+            workers=workers,
+        ),
+    )
+    people = PeopleEvents(
+        store,
+        deps.vectors,
+        deps.bus,
+        info.dim,
+        cal,
+        settings.faces.prototypes_per_era,
+        on_people_changed=detection.invalidate_people,
+    )
     letters = FacesDeadLetters(deps.images, store, deps.bus, EVENTS.name, DURABLE)
     reindex_letters = FacesDeadLetters(deps.images, store, deps.bus, COMMANDS.name, DURABLE_REINDEX)
     batch = max(settings.faces.batch_size, workers)
-    log.info("faces consumes %s with %s/%s (%d-d), %d workers", IMAGES_INGESTED, info.name, info.model, info.dim,
-             workers)
+    log.info(
+        "faces consumes %s with %s/%s (%d-d), %d workers",
+        IMAGES_INGESTED,
+        info.name,
+        info.model,
+        info.dim,
+        workers,
+    )
     consumers = [
-        deps.bus.consume(_spec(settings, EVENTS.name, DURABLE, IMAGES_INGESTED, batch),
-                         detection.detect_batch, letters.detection, stop),
-        deps.bus.consume(_spec(settings, COMMANDS.name, DURABLE_REINDEX, COMMANDS_DETECT_FACES, batch),
-                         detection.detect_batch, reindex_letters.detection, stop),
-        deps.bus.consume(_spec(settings, EVENTS.name, DURABLE_PEOPLE, PEOPLE_CHANGED, 64),
-                         people.handle_batch, letters.people, stop),
-        deps.bus.consume(_spec(settings, EVENTS.name, DURABLE_CLUSTERS, CLUSTERS_UPDATED, 16),
-                         people.handle_batch, letters.people, stop),
+        deps.bus.consume(
+            _spec(settings, EVENTS.name, DURABLE, IMAGES_INGESTED, batch),
+            detection.detect_batch,
+            letters.detection,
+            stop,
+        ),
+        deps.bus.consume(
+            _spec(settings, COMMANDS.name, DURABLE_REINDEX, COMMANDS_DETECT_FACES, batch),
+            detection.detect_batch,
+            reindex_letters.detection,
+            stop,
+        ),
+        deps.bus.consume(
+            _spec(settings, EVENTS.name, DURABLE_PEOPLE, PEOPLE_CHANGED, 64),
+            people.handle_batch,
+            letters.people,
+            stop,
+        ),
+        deps.bus.consume(
+            _spec(settings, EVENTS.name, DURABLE_CLUSTERS, CLUSTERS_UPDATED, 16),
+            people.handle_batch,
+            letters.people,
+            stop,
+        ),
     ]
     try:
         await run_together(consumers, stop)

@@ -36,13 +36,14 @@ class Calibration:
 
 MIN_COHORT = 10  # people needed for a z-score against the others to mean something
 
-DLIB = Calibration(split=0.36, merge=0.34, cluster_assign=0.40, cluster_margin=0.04, face_assign=0.34,
+DLIB = Calibration(split=0.36, merge=0.34, cluster_assign=0.34, cluster_margin=0.04, face_assign=0.33,
                    face_z=3.0, face_margin=0.06, sure=0.25)
 INSIGHTFACE = Calibration(split=1.05, merge=1.0, cluster_assign=1.10, cluster_margin=0.08, face_assign=1.0,
                           face_z=3.0, face_margin=0.10, sure=0.85)
 
 
 def calibration_for(backend: str, face_assign: float = 0.0) -> Calibration:
-    """The backend's calibration; face_assign > 0 overrides that threshold (IMGSEARCH_FACES__MATCH_THRESHOLD)."""
+    """The backend's calibration; face_assign > 0 overrides that threshold
+    (IMGSEARCH_FACES__MATCH_THRESHOLD)."""
     base = INSIGHTFACE if backend == "insightface" else DLIB
     return replace(base, face_assign=face_assign) if face_assign > 0 else base

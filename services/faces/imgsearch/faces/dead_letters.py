@@ -25,8 +25,9 @@ def describe(error: BaseException) -> str:
 
 
 class FacesDeadLetters:
-    def __init__(self, images: ImageRepository, store: FaceStore, publisher: Publisher, stream: str,
-                 durable: str) -> None:
+    def __init__(
+        self, images: ImageRepository, store: FaceStore, publisher: Publisher, stream: str, durable: str
+    ) -> None:
         self.images = images
         self.store = store
         self.publisher = publisher
@@ -43,8 +44,13 @@ class FacesDeadLetters:
         if job is not None:
             await self.store.mark_faces_failed(job.image_id, reason)
         image_id = job.image_id if job else ""
-        failed = ev.ImageFailed(image_id=image_id, path=str(job.path) if job else "", stage=STAGE, reason=reason,
-                                deliveries=delivery.deliveries)
+        failed = ev.ImageFailed(
+            image_id=image_id,
+            path=str(job.path) if job else "",
+            stage=STAGE,
+            reason=reason,
+            deliveries=delivery.deliveries,
+        )
         subject = failed_subject(STAGE)
         await self.publisher.publish(subject, failed, message_id(subject, image_id, str(delivery.stream_seq)))
         log.warning("faces gave up on %s: %s", image_id or f"seq {delivery.stream_seq}", reason)
@@ -54,5 +60,12 @@ class FacesDeadLetters:
         log.warning("faces gave up on %s seq %d: %s", delivery.subject, delivery.stream_seq, describe(error))
 
     async def _record(self, delivery: Delivery, reason: str) -> None:
-        await self.images.record_dead_letter(self.stream, self.durable, delivery.subject, delivery.stream_seq,
-                                             delivery.deliveries, reason, delivery.data)
+        await self.images.record_dead_letter(
+            self.stream,
+            self.durable,
+            delivery.subject,
+            delivery.stream_seq,
+            delivery.deliveries,
+            reason,
+            delivery.data,
+        )

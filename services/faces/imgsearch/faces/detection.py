@@ -24,7 +24,7 @@ from imgsearch.faces.analyze import AnalyzedFace, analyze_image
 from imgsearch.faces.backends.port import FaceBackend
 from imgsearch.faces.calibration import Calibration
 from imgsearch.faces.embeddings import pack, stack
-from imgsearch.faces.matching import PersonIndex, match_faces, resolve
+from imgsearch.faces.matching import REPRESENTATIVES, PersonIndex, match_faces, resolve
 from imgsearch.faces.messages import DetectJob, face_payload, faces_assigned, faces_detected, parse_detect_job
 from imgsearch.faces.ports import Publisher
 
@@ -62,7 +62,10 @@ class FaceDetection:
 
     async def person_index(self) -> PersonIndex:
         if self._index is None or time.monotonic() - self._index_at > INDEX_TTL_S:
-            self._index = PersonIndex.build(await self.store.prototypes(), self.dim)
+            clusters = await self.store.cluster_representatives(REPRESENTATIVES)
+            self._index = PersonIndex.build(await self.store.prototypes(), self.dim, {
+                cluster: stack(blobs, self.dim) for cluster, blobs in clusters.items()
+            })
             self._index_at = time.monotonic()
         return self._index
 

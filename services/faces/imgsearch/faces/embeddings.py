@@ -30,4 +30,5 @@ def stack(blobs: Sequence[bytes], dim: int) -> Matrix:
 
 def distances(a: Matrix, b: Matrix) -> Matrix:
     """Euclidean distances between unit vectors (0 = same, 2 = opposite), via one matrix product."""
-    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * (a @ b.T))).astype(np.float32)
+    result: Matrix = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * (a @ b.T))).astype(np.float32)
+    return result

@@ -1,10 +1,16 @@
 """Matching faces to people: each person is represented by its prototype faces; a face (phase 1, and
 propagation for faces in no cluster) or a whole unlabeled cluster (propagation) is given to the person it is
-clearly closest to, or to nobody. Precision first: a wrong name on a photo costs a user more than a missing one.
+clearly closest to, or to nobody. Precision first: a wrong name on a photo costs a user more than a
+missing one.
+
+"Clearly" is judged against every identity-like group the library holds, not only the people named so far:
+the unlabeled clusters compete too. With three people named, a stranger is always far from two of them, so
+a margin to the next *person* proves nothing; a margin to the nearest unnamed cluster does. This keeps the
+decisions the same whether a user names one cluster or three hundred.
 
 Scores are distances between unit vectors (lower = closer):
-- face → person: mean of the average and the smallest distance to the person's prototypes;
-- cluster → person: average distance between the cluster's faces and the person's prototypes.
+- face → group: mean of the average and the smallest distance to the group's faces;
+- cluster → group: average distance between the cluster's faces and the group's faces.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from imgsearch.common.db.face_records import AutoAssignment, Prototype, StoredFa
 from imgsearch.faces.calibration import MIN_COHORT, Calibration
 from imgsearch.faces.embeddings import Matrix, distances, stack
 
-_BLOCK = 512  # faces scored at once: bounds the faces x prototypes matrix
-_COHORT = 50  # nearest other people a face's score is compared with
+_BLOCK = 512  # faces scored at once: bounds the faces x group-members matrix
+_COHORT = 50  # nearest other groups a face's score is compared with
+REPRESENTATIVES = 8  # faces per unlabeled cluster that stand for it as a competitor
 
 
 @dataclass(frozen=True)
@@ -32,57 +39,84 @@ class Candidate:
     confidence: float
 
 
-class PersonIndex:
-    """Prototype embeddings grouped by person (rows sorted by person for reduceat)."""
+def cluster_key(cluster_id: int) -> int:
+    """Groups are keyed by person id (> 0) or by the negated cluster id (< 0)."""
+    return -cluster_id
 
-    def __init__(self, people: Sequence[int], prototypes: Matrix, starts: npt.NDArray[np.intp]) -> None:
-        self.people = tuple(people)
-        self.prototypes = prototypes
+
+class PersonIndex:
+    """Faces grouped by person (prototypes) and by unlabeled cluster (representatives); rows are sorted by
+    group so that per-group averages and minima are one reduceat."""
+
+    def __init__(self, keys: Sequence[int], members: Matrix, starts: npt.NDArray[np.intp]) -> None:
+        self.keys = tuple(keys)
+        self.members = members
         self.starts = starts
-        self.counts = np.diff(np.append(starts, len(prototypes))).astype(np.float32)
-        self.column = {person: j for j, person in enumerate(self.people)}
+        self.counts = np.diff(np.append(starts, len(members))).astype(np.float32)
+        self.column = {key: j for j, key in enumerate(self.keys)}
+        self.person_columns = np.array([j for j, key in enumerate(self.keys) if key > 0], dtype=np.intp)
+        self.people = tuple(key for key in self.keys if key > 0)
 
     @classmethod
-    def build(cls, prototypes: Sequence[Prototype], dim: int) -> PersonIndex:
-        ordered = sorted(prototypes, key=lambda p: (p.person_id, p.face_id))
-        people: list[int] = []
-        starts: list[int] = []
-        for row, proto in enumerate(ordered):
-            if not people or people[-1] != proto.person_id:
-                people.append(proto.person_id)
-                starts.append(row)
-        matrix = stack([p.embedding for p in ordered], dim)
-        return cls(people, matrix, np.asarray(starts, dtype=np.intp))
+    def build(cls, prototypes: Sequence[Prototype], dim: int,
+              clusters: Mapping[int, Matrix] | None = None) -> PersonIndex:
+        """``clusters``: unlabeled cluster id → representative faces (competitors, never assigned to)."""
+        groups: list[tuple[int, Matrix]] = []
+        by_person: dict[int, list[Prototype]] = {}
+        for proto in prototypes:
+            by_person.setdefault(proto.person_id, []).append(proto)
+        for person, protos in by_person.items():
+            ordered = sorted(protos, key=lambda p: p.face_id)
+            groups.append((person, stack([p.embedding for p in ordered], dim)))
+        for cluster, faces in (clusters or {}).items():
+            if len(faces):
+                groups.append((cluster_key(cluster), faces.astype(np.float32)))
+        groups.sort(key=lambda g: g[0])
+        if not groups:
+            return cls([], np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.intp))
+        starts = np.cumsum([0] + [len(m) for _, m in groups[:-1]]).astype(np.intp)
+        return cls([k for k, _ in groups], np.concatenate([m for _, m in groups]), starts)
 
     def __len__(self) -> int:
         return len(self.people)
 
     def face_scores(self, x: Matrix) -> Matrix:
-        """(faces, people): mean of average and nearest prototype distance."""
-        out = np.empty((len(x), len(self.people)), dtype=np.float32)
+        """(faces, groups): mean of average and nearest member distance."""
+        out = np.empty((len(x), len(self.keys)), dtype=np.float32)
         for lo in range(0, len(x), _BLOCK):
-            d = distances(x[lo:lo + _BLOCK], self.prototypes)
+            d = distances(x[lo : lo + _BLOCK], self.members)
             average = np.add.reduceat(d, self.starts, axis=1) / self.counts
             nearest = np.minimum.reduceat(d, self.starts, axis=1)
-            out[lo:lo + _BLOCK] = (average + nearest) / 2
+            out[lo : lo + _BLOCK] = (average + nearest) / 2
         return out
 
     def average_distances(self, x: Matrix) -> Matrix:
-        """(faces, people): average distance to each person's prototypes."""
-        out = np.empty((len(x), len(self.people)), dtype=np.float32)
+        """(faces, groups): average distance to each group's members."""
+        out = np.empty((len(x), len(self.keys)), dtype=np.float32)
         for lo in range(0, len(x), _BLOCK):
-            d = distances(x[lo:lo + _BLOCK], self.prototypes)
-            out[lo:lo + _BLOCK] = np.add.reduceat(d, self.starts, axis=1) / self.counts
+            d = distances(x[lo : lo + _BLOCK], self.members)
+            out[lo : lo + _BLOCK] = np.add.reduceat(d, self.starts, axis=1) / self.counts
         return out
 
     def blocked(self, scores: Matrix, faces: Sequence[StoredFace]) -> Matrix:
-        """Scores with "not this person" pairs set to infinity."""
+        """Scores with "not this person" pairs and each face's own cluster set to infinity."""
         for row, face in enumerate(faces):
             for person in face.rejected:
                 column = self.column.get(person)
                 if column is not None:
                     scores[row, column] = np.inf
+            if face.cluster_id is not None:
+                own = self.column.get(cluster_key(face.cluster_id))
+                if own is not None:
+                    scores[row, own] = np.inf
         return scores
+
+
+def _best_person(scores: Matrix, index: PersonIndex) -> tuple[npt.NDArray[np.intp], Matrix]:
+    """Per row: the column of the closest person, and its score."""
+    person_scores = scores[:, index.person_columns]
+    best = index.person_columns[np.argmin(person_scores, axis=1)]
+    return best, scores[np.arange(len(scores)), best]
 
 
 def match_faces(index: PersonIndex, faces: Sequence[StoredFace], x: Matrix, cal: Calibration,
@@ -91,30 +125,28 @@ def match_faces(index: PersonIndex, faces: Sequence[StoredFace], x: Matrix, cal:
     if not len(index) or not faces:
         return []
     scores = index.blocked(index.face_scores(x), faces)
-    order = np.argsort(scores, axis=1)
-    best = order[:, 0]
-    rows = np.arange(len(faces))
-    s1 = scores[rows, best]
-    candidates: list[Candidate] = []
-    few = len(index) < MIN_COHORT
+    best, s1 = _best_person(scores, index)
     strict = (cal.sure + cal.face_assign) / 2
+    candidates: list[Candidate] = []
     for row in np.flatnonzero(s1 < cal.face_assign):
-        person = index.people[best[row]]
+        person = index.keys[best[row]]
         if only is not None and person not in only:
             continue
-        others = scores[row, order[row, 1:1 + _COHORT]]
-        others = others[np.isfinite(others)]
+        others = np.delete(scores[row], best[row])
+        others = np.sort(others[np.isfinite(others)])[:_COHORT]
         second = float(others[0]) if len(others) else np.inf
-        if few or len(others) < MIN_COHORT:
+        if len(others) < MIN_COHORT:  # a tiny library: no cohort to stand out from, ask for more
             if s1[row] > strict or second - s1[row] < cal.face_margin:
                 continue
-        else:  # stand out from the other people, and from a look-alike (a sibling) by half the margin
-            spread = float(others.std()) or 1e-6
-            if (float(others.mean()) - s1[row]) / spread < cal.face_z or second - s1[row] < cal.face_margin / 2:
+        else:  # stand out from the nearest groups, and from the nearest one (a sibling?) by half the margin
+            z = (float(others.mean()) - s1[row]) / (float(others.std()) or 1e-6)
+            if z < cal.face_z or second - s1[row] < cal.face_margin / 2:
                 continue
-        face = faces[row]
-        candidates.append(Candidate(face.id, face.image_id, person, float(s1[row]),
-                                    cal.confidence(float(s1[row]), cal.face_assign)))
+        face = faces[int(row)]
+        candidates.append(
+            Candidate(face.id, face.image_id, person, float(s1[row]),
+                      cal.confidence(float(s1[row]), cal.face_assign))
+        )
     return candidates
 
 
@@ -130,16 +162,17 @@ def match_clusters(index: PersonIndex, clusters: Mapping[int, Sequence[int]], fa
             continue
         members = [faces[r] for r in rows]
         per_face = index.blocked(index.average_distances(x[list(rows)]), members)
-        finite = np.where(np.isfinite(per_face), per_face, np.nan)
-        with np.errstate(all="ignore"):
-            scores = np.nanmean(finite, axis=0)
-        scores = np.where(np.isnan(scores), np.inf, scores)
-        order = np.argsort(scores)
-        s1 = float(scores[order[0]])
-        s2 = float(scores[order[1]]) if len(order) > 1 else np.inf
+        finite = np.isfinite(per_face)  # a member's own cluster and rejected people are infinite
+        counts = finite.sum(axis=0)
+        sums = np.where(finite, per_face, 0.0).sum(axis=0)
+        scores = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+        best = int(index.person_columns[np.argmin(scores[index.person_columns])])
+        s1 = float(scores[best])
+        scores[best] = np.inf
+        s2 = float(scores.min()) if len(scores) else np.inf  # the nearest other person or cluster
         if s1 >= cal.cluster_assign or s2 - s1 < cal.cluster_margin:
             continue
-        person = index.people[order[0]]
+        person = index.keys[best]
         if only is not None and person not in only:
             continue
         confidence = cal.confidence(s1, cal.cluster_assign)
@@ -149,7 +182,22 @@ def match_clusters(index: PersonIndex, clusters: Mapping[int, Sequence[int]], fa
     return candidates
 
 
-def resolve(candidates: Sequence[Candidate], people_in_images: Mapping[str, set[int]]) -> list[AutoAssignment]:
+def representatives(faces: Sequence[StoredFace], x: Matrix, per_cluster: int = REPRESENTATIVES
+                    ) -> dict[int, Matrix]:
+    """The best faces (by quality) of each unlabeled cluster, as that cluster's stand-ins."""
+    rows: dict[int, list[int]] = {}
+    for row, face in enumerate(faces):
+        if face.cluster_id is not None and face.person_id is None:
+            rows.setdefault(face.cluster_id, []).append(row)
+    out: dict[int, Matrix] = {}
+    for cluster, members in rows.items():
+        best = sorted(members, key=lambda r: -faces[r].quality)[:per_cluster]
+        out[cluster] = x[best]
+    return out
+
+
+def resolve(candidates: Sequence[Candidate], people_in_images: Mapping[str, set[int]]
+            ) -> list[AutoAssignment]:
     """Best matches first; a face gets one person and a person appears once per photo."""
     taken_faces: set[str] = set()
     present = {image: set(people) for image, people in people_in_images.items()}

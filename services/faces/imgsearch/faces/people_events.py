@@ -20,13 +20,30 @@ from imgsearch.faces.propagation import propagate
 log = logging.getLogger(__name__)
 FACES_COLLECTION = "faces"
 # Changes after which a person's prototypes differ, so unassigned faces may now match them.
-_PROTOTYPE_CHANGES = {"labeled", "merged", "assigned", "unassigned", "rejected", "pinned", "birth_date", "created"}
+_PROTOTYPE_CHANGES = {
+    "labeled",
+    "merged",
+    "assigned",
+    "unassigned",
+    "rejected",
+    "pinned",
+    "birth_date",
+    "created",
+}
 Outcome = BaseException | None
 
 
 class PeopleEvents:
-    def __init__(self, store: FaceStore, vectors: VectorStore, publisher: Publisher, dim: int,
-                 cal: Calibration, per_era: int, on_people_changed: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: FaceStore,
+        vectors: VectorStore,
+        publisher: Publisher,
+        dim: int,
+        cal: Calibration,
+        per_era: int,
+        on_people_changed: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.vectors = vectors
         self.publisher = publisher
@@ -36,7 +53,7 @@ class PeopleEvents:
         self._listeners = [on_people_changed] if on_people_changed else []
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
-        """One propagation for the whole batch: a user labeling fifty clusters in a minute costs a few runs."""
+        """One propagation for the whole batch: fifty labels in a minute cost a few runs, not fifty."""
         outcomes: list[Outcome] = [None] * len(deliveries)
         people: set[int] = set()
         face_ids: set[str] = set()
@@ -73,7 +90,8 @@ class PeopleEvents:
         image_of = await self._sync_payloads(face_ids | {a.face_id for a in applied})
         if applied:
             await self.publisher.publish(
-                FACES_ASSIGNED, faces_assigned(applied, image_of),
+                FACES_ASSIGNED,
+                faces_assigned(applied, image_of),
                 message_id(FACES_ASSIGNED, *(f"{a.face_id}:{a.person_id}" for a in applied)),
             )
 

@@ -13,14 +13,17 @@ from collections.abc import Iterable
 from imgsearch.common.db.face_records import AutoAssignment, FaceStore, StoredFace
 from imgsearch.faces.calibration import Calibration
 from imgsearch.faces.embeddings import stack
-from imgsearch.faces.matching import Candidate, PersonIndex, match_clusters, match_faces, resolve
+from imgsearch.faces.matching import (
+    Candidate,
+    PersonIndex,
+    match_clusters,
+    match_faces,
+    representatives,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 PAGE = 10_000
-
-
-async def load_index(store: FaceStore, dim: int) -> PersonIndex:
-    return PersonIndex.build(await store.prototypes(), dim)
 
 
 async def all_unassigned(store: FaceStore) -> list[StoredFace]:
@@ -34,11 +37,12 @@ async def all_unassigned(store: FaceStore) -> list[StoredFace]:
         after = page[-1].id
 
 
-async def propagate(store: FaceStore, dim: int, cal: Calibration,
-                    people: Iterable[int] | None = None) -> list[AutoAssignment]:
+async def propagate(
+    store: FaceStore, dim: int, cal: Calibration, people: Iterable[int] | None = None
+) -> list[AutoAssignment]:
     """Match every unassigned face; ``people``: accept only matches to these (whose prototypes changed)."""
-    index = await load_index(store, dim)
-    if not len(index):
+    prototypes = await store.prototypes()
+    if not prototypes:
         return []
     faces = await all_unassigned(store)
     if not faces:
@@ -46,17 +50,27 @@ async def propagate(store: FaceStore, dim: int, cal: Calibration,
     only = frozenset(people) if people is not None else None
     x = stack([face.embedding for face in faces], dim)
     clusters: dict[int, list[int]] = defaultdict(list)
-    loose: list[int] = []
     for row, face in enumerate(faces):
-        if face.cluster_id is None:
-            loose.append(row)
-        else:
+        if face.cluster_id is not None:
             clusters[face.cluster_id].append(row)
-    candidates: list[Candidate] = match_clusters(index, clusters, faces, x, cal, only)
-    candidates += match_faces(index, [faces[r] for r in loose], x[loose], cal, only)
+    index = PersonIndex.build(prototypes, dim, representatives(faces, x))
+    applied = await _apply(store, match_clusters(index, clusters, faces, x, cal, only))
+    # Then the faces in no cluster, one by one. A cluster just given to a person no longer competes with
+    # that person (it was the same person, and would otherwise block its own loose faces).
+    taken = {a.face_id for a in applied}
+    rest = [row for row, face in enumerate(faces) if face.id not in taken]
+    remaining = [faces[r] for r in rest]
+    index = PersonIndex.build(prototypes, dim, representatives(remaining, x[rest]))
+    loose = [row for row in rest if faces[row].cluster_id is None]
+    applied += await _apply(store, match_faces(index, [faces[r] for r in loose], x[loose], cal, only))
+    log.info(
+        "propagation: %d unassigned faces, %d people → %d assigned", len(faces), len(index), len(applied)
+    )
+    return applied
+
+
+async def _apply(store: FaceStore, candidates: list[Candidate]) -> list[AutoAssignment]:
     if not candidates:
         return []
     present = await store.people_in_images(sorted({c.image_id for c in candidates}))
-    applied = await store.auto_assign(resolve(candidates, present))
-    log.info("propagation: %d unassigned faces, %d people → %d assigned", len(faces), len(index), len(applied))
-    return applied
+    return await store.auto_assign(resolve(candidates, present))

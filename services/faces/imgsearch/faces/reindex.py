@@ -30,10 +30,14 @@ async def images_to_detect(pool: AsyncConnectionPool) -> AsyncIterator[tuple[str
     after = ""
     while True:
         async with pool.connection() as conn:
-            rows = await (await conn.execute(
-                "SELECT DISTINCT ON (image_id) image_id, path FROM files "
-                "WHERE image_id IS NOT NULL AND status = 'ingested' AND image_id > %s "
-                "ORDER BY image_id, path LIMIT %s", (after, PAGE))).fetchall()
+            rows = await (
+                await conn.execute(
+                    "SELECT DISTINCT ON (image_id) image_id, path FROM files "
+                    "WHERE image_id IS NOT NULL AND status = 'ingested' AND image_id > %s "
+                    "ORDER BY image_id, path LIMIT %s",
+                    (after, PAGE),
+                )
+            ).fetchall()
         for image_id, path in rows:
             yield str(image_id), str(path)
         if len(rows) < PAGE:
@@ -52,13 +56,19 @@ async def reindex(settings: Settings, deps: Deps, backend: str) -> int:
     loaded = await asyncio.to_thread(load_backend, effective)  # fails here, before deleting anything
     info = loaded.info
     loaded.close()
-    deleted = await FaceRepository(deps.pool).reset_faces(BackendRecord(info.name, info.model, info.dim, choice.reason))
+    deleted = await FaceRepository(deps.pool).reset_faces(
+        BackendRecord(info.name, info.model, info.dim, choice.reason)
+    )
     await deps.vectors.drop_collection(FACES_COLLECTION)
     request = uuid.uuid4().hex
     queued = 0
     async for image_id, path in images_to_detect(deps.pool):
         command = ev.DetectFacesRequested(image_id=image_id, path=path, request_id=request)
-        await deps.bus.publish(COMMANDS_DETECT_FACES, command, message_id(COMMANDS_DETECT_FACES, request, image_id))
+        await deps.bus.publish(
+            COMMANDS_DETECT_FACES, command, message_id(COMMANDS_DETECT_FACES, request, image_id)
+        )
         queued += 1
-    log.info("re-index with %s (%s): %d faces deleted, %d images queued", info.name, info.model, deleted, queued)
+    log.info(
+        "re-index with %s (%s): %d faces deleted, %d images queued", info.name, info.model, deleted, queued
+    )
     return queued

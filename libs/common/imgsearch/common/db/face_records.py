@@ -96,6 +96,8 @@ class FaceStore(Protocol):
         """Unassigned faces ordered by id (keyset pagination)."""
     async def prototypes(self) -> list[Prototype]:
         """Prototype (and pinned) faces of people not merged away, hidden people included."""
+    async def cluster_representatives(self, per_cluster: int) -> dict[int, list[bytes]]:
+        """The best faces (by quality) of every unlabeled cluster: competitors when matching."""
     async def people_in_images(self, image_ids: Sequence[str]) -> dict[str, set[int]]: ...
     async def auto_assign(self, assignments: Sequence[AutoAssignment]) -> list[AutoAssignment]:
         """Apply those still valid at commit time (face unassigned, not rejected for that person, person not

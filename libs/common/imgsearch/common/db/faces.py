@@ -200,6 +200,20 @@ class FaceRepository(FaceClustering):
         return [Prototype(pid, fid, image, bytes(emb), era, quality, pinned)
                 for pid, fid, image, emb, era, quality, pinned in rows]
 
+    async def cluster_representatives(self, per_cluster: int) -> dict[int, list[bytes]]:
+        """The ``per_cluster`` best faces (by quality) of every unlabeled cluster: competitors in matching."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT cluster_id, embedding FROM (SELECT cluster_id, embedding, row_number() OVER"
+                " (PARTITION BY cluster_id ORDER BY quality DESC, id) AS rank FROM faces"
+                " WHERE cluster_id IS NOT NULL AND person_id IS NULL) ranked WHERE rank <= %s",
+                (per_cluster,),
+            )
+            found: dict[int, list[bytes]] = {}
+            for cluster, embedding in await cur.fetchall():
+                found.setdefault(int(cluster), []).append(bytes(embedding))
+        return found
+
     async def people_in_images(self, image_ids: Sequence[str]) -> dict[str, set[int]]:
         """Every given image → the people in it (an empty set for none)."""
         found: dict[str, set[int]] = {image: set() for image in image_ids}

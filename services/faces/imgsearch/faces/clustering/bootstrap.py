@@ -39,10 +39,19 @@ class ClusteringWorker:
             return None
         if result.moved:
             await self.deps.vectors.set_payload(
-                FACES_COLLECTION, {face: {"cluster_id": cluster} for face, cluster in result.moved.items()})
-        message = ev.ClustersUpdated(run_id=result.run_id, faces=result.faces, clusters=result.clusters,
-                                     noise=result.noise, new_clusters=result.new_clusters, full=result.full)
-        await self.deps.bus.publish(CLUSTERS_UPDATED, message, message_id(CLUSTERS_UPDATED, str(result.run_id)))
+                FACES_COLLECTION, {face: {"cluster_id": cluster} for face, cluster in result.moved.items()}
+            )
+        message = ev.ClustersUpdated(
+            run_id=result.run_id,
+            faces=result.faces,
+            clusters=result.clusters,
+            noise=result.noise,
+            new_clusters=result.new_clusters,
+            full=result.full,
+        )
+        await self.deps.bus.publish(
+            CLUSTERS_UPDATED, message, message_id(CLUSTERS_UPDATED, str(result.run_id))
+        )
         return result
 
     async def handle_requests(self, deliveries: Sequence[Delivery]) -> list[BaseException | None]:
@@ -74,8 +83,15 @@ class ClusteringWorker:
                 log.warning("scheduled clustering failed: %s", describe(exc))
 
     async def dead_letter(self, delivery: Delivery, error: BaseException) -> None:
-        await self.deps.images.record_dead_letter(COMMANDS.name, DURABLE, delivery.subject, delivery.stream_seq,
-                                                  delivery.deliveries, describe(error), delivery.data)
+        await self.deps.images.record_dead_letter(
+            COMMANDS.name,
+            DURABLE,
+            delivery.subject,
+            delivery.stream_seq,
+            delivery.deliveries,
+            describe(error),
+            delivery.data,
+        )
 
 
 async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
@@ -92,12 +108,25 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
         recorded = await store.recorded_backend()
     cal = calibration_for(recorded.backend)
     config = settings.clustering
-    service = ClusteringService(store, recorded.dim, cal, min_cluster_size=config.min_cluster_size,
-                                min_samples=config.min_samples, full_every_new_share=config.full_every_new_share)
+    service = ClusteringService(
+        store,
+        recorded.dim,
+        cal,
+        min_cluster_size=config.min_cluster_size,
+        min_samples=config.min_samples,
+        full_every_new_share=config.full_every_new_share,
+    )
     worker = ClusteringWorker(service, deps)
-    spec = ConsumerSpec(stream=COMMANDS.name, durable=DURABLE, filter_subject=COMMANDS_CLUSTERING, batch_size=16,
-                        max_deliver=settings.consumer.max_deliver, ack_wait_s=max(settings.consumer.ack_wait_s, 600.0),
-                        max_ack_pending=64, backoff_s=tuple(settings.consumer.backoff_s))
+    spec = ConsumerSpec(
+        stream=COMMANDS.name,
+        durable=DURABLE,
+        filter_subject=COMMANDS_CLUSTERING,
+        batch_size=16,
+        max_deliver=settings.consumer.max_deliver,
+        ack_wait_s=max(settings.consumer.ack_wait_s, 600.0),
+        max_ack_pending=64,
+        backoff_s=tuple(settings.consumer.backoff_s),
+    )
     log.info("clustering on request (%s) and every %.0f s", COMMANDS_CLUSTERING, config.interval_s)
     jobs = [deps.bus.consume(spec, worker.handle_requests, worker.dead_letter, stop)]
     if config.interval_s > 0:

@@ -34,8 +34,16 @@ class RunResult:
 
 
 class ClusteringService:
-    def __init__(self, store: FaceStore, dim: int, cal: Calibration, *, min_cluster_size: int = 0,
-                 min_samples: int = 0, full_every_new_share: float = 0.2) -> None:
+    def __init__(
+        self,
+        store: FaceStore,
+        dim: int,
+        cal: Calibration,
+        *,
+        min_cluster_size: int = 0,
+        min_samples: int = 0,
+        full_every_new_share: float = 0.2,
+    ) -> None:
         self.store = store
         self.dim = dim
         self.cal = cal
@@ -53,15 +61,24 @@ class ClusteringService:
                 return None
             faces = await self.store.clustering_input()
             has_clusters = any(face.cluster_id is not None for face in faces)
-            if not full and (last is None or not has_clusters
-                             or changed > self.full_every_new_share * max(len(faces), 1)):
+            if not full and (
+                last is None or not has_clusters or changed > self.full_every_new_share * max(len(faces), 1)
+            ):
                 full = True
             params = default_params(len(faces), self.min_cluster_size, self.min_samples)
-            run_id = await self.store.start_run(ClusteringRun(
-                full=full, reason=reason,
-                params={"min_cluster_size": params.min_cluster_size, "min_samples": params.min_samples,
-                        "split": self.cal.split, "merge": self.cal.merge, "faces": len(faces)},
-            ))
+            run_id = await self.store.start_run(
+                ClusteringRun(
+                    full=full,
+                    reason=reason,
+                    params={
+                        "min_cluster_size": params.min_cluster_size,
+                        "min_samples": params.min_samples,
+                        "split": self.cal.split,
+                        "merge": self.cal.merge,
+                        "faces": len(faces),
+                    },
+                )
+            )
             x = stack([face.embedding for face in faces], self.dim)
             if full:
                 labels = await asyncio.to_thread(self._cluster, x, params)
@@ -72,8 +89,16 @@ class ClusteringService:
             noise = sum(1 for cluster in membership.values() if cluster is None)
             await self.store.save_clusters(run_id, membership, new_clusters, noise)
             clusters = len({c for c in membership.values() if c is not None})
-            log.info("clustering run %d (%s, %s): %d faces → %d clusters (%d new), %d unclustered", run_id,
-                     "full" if full else "incremental", reason, len(faces), clusters, new_clusters, noise)
+            log.info(
+                "clustering run %d (%s, %s): %d faces → %d clusters (%d new), %d unclustered",
+                run_id,
+                "full" if full else "incremental",
+                reason,
+                len(faces),
+                clusters,
+                new_clusters,
+                noise,
+            )
             return RunResult(run_id, full, len(faces), clusters, noise, new_clusters, params, moved)
 
     def _cluster(self, x: Matrix, params: ClusterParams) -> np.ndarray:
@@ -91,15 +116,18 @@ class ClusteringService:
 
         ids = sorted({face.cluster_id for face in faces if face.cluster_id is not None})
         label_of = {cluster: label for label, cluster in enumerate(ids)}
-        labels = np.array([label_of.get(face.cluster_id, -1) if face.cluster_id is not None else -1
-                           for face in faces], dtype=np.int64)
+        labels = np.array(
+            [label_of.get(face.cluster_id, -1) if face.cluster_id is not None else -1 for face in faces],
+            dtype=np.int64,
+        )
         loose = np.flatnonzero(labels < 0)
         if len(loose) and len(ids):
             labels[loose] = attach_faces(x[loose], x[labels >= 0], labels[labels >= 0], self.cal.merge)
         return labels
 
-    async def _stable_membership(self, faces: Sequence[StoredFace],
-                                 labels: np.ndarray) -> tuple[dict[str, int | None], int]:
+    async def _stable_membership(
+        self, faces: Sequence[StoredFace], labels: np.ndarray
+    ) -> tuple[dict[str, int | None], int]:
         from imgsearch.faces.clustering.stable_ids import assign_stable_ids
 
         previous = {face.id: face.cluster_id for face in faces if face.cluster_id is not None}
@@ -115,6 +143,7 @@ class ClusteringService:
 
         mapping = assign_stable_ids(labels, [face.id for face in faces], previous, new_id)
         membership: dict[str, int | None] = {
-            face.id: (mapping[int(label)] if label >= 0 else None) for face, label in zip(faces, labels, strict=True)
+            face.id: (mapping[int(label)] if label >= 0 else None)
+            for face, label in zip(faces, labels, strict=True)
         }
         return membership, len(created)
