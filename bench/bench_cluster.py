@@ -23,7 +23,9 @@ import numpy.typing as npt
 from sklearn.cluster import HDBSCAN  # type: ignore[import-untyped]
 from sklearn.metrics import adjusted_rand_score  # type: ignore[import-untyped]
 
+from imgsearch.faces.calibration import INSIGHTFACE
 from imgsearch.faces.clustering.engine import hdbscan_cluster
+from imgsearch.faces.clustering.refine import refine
 
 IntArray = npt.NDArray[np.intp]
 Faces = npt.NDArray[np.float32]
@@ -71,6 +73,16 @@ def run_engine(x: Faces, args: argparse.Namespace) -> tuple[float, IntArray]:
     start = time.perf_counter()
     result = hdbscan_cluster(x, args.min_cluster_size, args.min_samples, selection=args.selection)
     return time.perf_counter() - start, result.labels
+
+
+def run_system(x: Faces, args: argparse.Namespace) -> tuple[float, IntArray]:
+    """What a clustering run computes: the engine, then the average-linkage purity refinement. The
+    synthetic faces are spread like ArcFace embeddings, so InsightFace's calibration applies."""
+    start = time.perf_counter()
+    result = hdbscan_cluster(x, args.min_cluster_size, args.min_samples, selection=args.selection)
+    labels = refine(np.asarray(result.labels, dtype=np.int64), x.astype(np.float32), INSIGHTFACE.split,
+                    INSIGHTFACE.merge)
+    return time.perf_counter() - start, labels
 
 
 def run_naive(x: Faces, args: argparse.Namespace) -> tuple[float, IntArray]:
@@ -122,7 +134,9 @@ def main() -> None:
             x, truth = faces(n, dim)
             runs[n] = run_engine(x, args)
             report("engine", n, dim, *runs[n], truth)
-            slowest[n] = max(slowest.get(n, 0.0), runs[n][0])
+            system = run_system(x, args)
+            report("system", n, dim, *system, truth)
+            slowest[n] = max(slowest.get(n, 0.0), system[0])
         if args.naive_n:
             x, truth = faces(args.naive_n, dim)
             mine, labels = runs[args.naive_n] if args.naive_n in runs else run_engine(x, args)
@@ -132,7 +146,7 @@ def main() -> None:
             print(f"  sklearn/engine at n={args.naive_n} d={dim}: {naive / mine:.1f}x  ARI(engine, sklearn): "
                   f"{every:.4f} all faces, {people:.4f} faces of people with 2+ photos", flush=True)
     if 100_000 in slowest:
-        print(f"cluster100k: {slowest[100_000]:.1f} seconds")
+        print(f"cluster100k: {slowest[100_000]:.1f} seconds")  # engine + refinement, the slower dimension
 
 
 if __name__ == "__main__":
