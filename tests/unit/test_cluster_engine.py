@@ -166,7 +166,7 @@ def test_rejects_non_finite_input() -> None:
 
 def test_import_compiles_and_loads_nothing_heavy() -> None:
     code = ("import sys; import imgsearch.faces.clustering; import imgsearch.faces.clustering.engine, "
-            "imgsearch.faces.clustering.placement, imgsearch.faces.clustering.stable_ids; "
+            "imgsearch.faces.clustering.attach, imgsearch.faces.clustering.stable_ids; "
             "print(sorted(m for m in ('numba', 'sklearn', 'fast_hdbscan', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
