@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 LIBRARY ?= $(HOME)/Pictures
+DATA ?= ../shared/data/faces
 SRC := libs/contracts libs/common libs/clip services/ingest services/embed services/search services/gateway services/faces services/runner
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt services/*/requirements.txt)
 
-.PHONY: install run test lint typecheck protos check-protos bench-embed bench-cluster clean
+.PHONY: install run test lint typecheck protos check-protos bench-embed bench-faces bench-cluster clean
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ protos: $(STAMP)
 
 bench-embed: $(STAMP)
 	$(PY) bench/bench_embed.py
+
+bench-faces: $(STAMP)
+	$(PY) bench/bench_faces.py --data "$(DATA)"
 
 bench-cluster: $(STAMP)
 	$(PY) bench/bench_cluster.py

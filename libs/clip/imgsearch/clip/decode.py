@@ -28,7 +28,7 @@ def decode_image(path: Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) ->
             image.load()
             upright = imaging.upright(image, imaging.orientation(imaging.read_exif(image)))
             # RGB before reducing: Image.reduce does not take palette images (GIF, some PNGs)
-            return _reduce(_to_rgb(upright), size)
+            return _reduce(imaging.to_rgb(upright), size)
     except BadImage:
         raise
     except FileNotFoundError:
@@ -49,19 +49,6 @@ def _draft_request(width: int, height: int, size: int) -> tuple[int, int]:
 def _reduce(image: Image.Image, size: int) -> Image.Image:
     factor = min(image.size) // size
     return image.reduce(factor) if factor >= 2 else image
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        # transparent areas become white, not whatever colour the invisible pixels hold
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda value: value / 256).convert("L")
-    return image.convert("RGB")
 
 
 def _reason(exc: BaseException) -> str:

@@ -67,6 +67,20 @@ _TRANSIENT_ERRNOS = frozenset({
 })
 
 
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB for the models: transparent areas on white (not whatever colour the invisible pixels hold),
+    16-bit greys scaled down to 8 bits."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda value: value / 256).convert("L")
+    return image.convert("RGB")
+
+
 def transient_os_error(exc: BaseException) -> bool:
     """True for errors that a retry may cure (out of file handles, NFS hiccups).
 

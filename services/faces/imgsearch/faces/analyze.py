@@ -50,7 +50,7 @@ def load_rgb(path: Path, max_pixels: int) -> Image.Image:
             if width * height > max_pixels:
                 raise BadImage(f"{width}x{height} pixels is over the limit of {max_pixels}")
             image.load()
-            return _rgb(imaging.upright(image, imaging.orientation(imaging.read_exif(image))))
+            return imaging.to_rgb(imaging.upright(image, imaging.orientation(imaging.read_exif(image))))
     except BadImage:
         raise
     except FileNotFoundError:
@@ -59,16 +59,3 @@ def load_rgb(path: Path, max_pixels: int) -> Image.Image:
         if imaging.transient_os_error(exc):
             raise Unavailable(f"cannot read {path.name} now: {exc}") from None
         raise BadImage(f"cannot decode image: {(str(exc).strip() or type(exc).__name__)[:200]}") from None
-
-
-def _rgb(image: Image.Image) -> Image.Image:
-    """RGB; transparent areas on white (as the CLIP decoder does), 16-bit greys scaled down."""
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda value: value / 256).convert("L")
-    return image.convert("RGB")

@@ -307,5 +307,10 @@ def check_birth_date(text: str) -> date | None:
     return birth
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _has_control_chars(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+    """Control characters, lone surrogates, and bidirectional overrides (which make a name display as
+    another: "a\u202eb" shows as "ba"). Joiners stay allowed: emoji and many scripts need them."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS for ch in text)
