@@ -222,3 +222,23 @@ async def test_reset_faces_keeps_people_and_records_the_new_backend(db: FacesDb)
         assert await db.scalar(f"SELECT count(*) FROM {table}") == 0
     assert await db.scalar("SELECT faces_status FROM images WHERE id = %s", image) == "pending"
     assert (await db.people.get_person(ann.id)).name == "Ann"
+
+
+async def test_a_clustering_run_never_undoes_what_a_user_did_meanwhile(db: FacesDb) -> None:
+    _, faces = await db.photo("q", 4)
+    first, second = await db.faces.new_cluster_ids(2)
+    run = await db.faces.start_run(ClusteringRun(full=True, reason="initial", params={}))
+    await db.faces.save_clusters(run, {f: first for f in faces}, new_clusters=1, noise=0)
+    again = await db.faces.start_run(ClusteringRun(full=True, reason="again", params={}))
+    await db.people.remove_from_cluster(faces[0])  # while the second run is working
+    await db.faces.save_clusters(again, {f: second for f in faces}, new_clusters=1, noise=0)
+    assert (await db.row(faces[0]))["cluster_id"] is None  # the user's removal stands
+    assert [(await db.row(f))["cluster_id"] for f in faces[1:]] == [second] * 3
+
+
+async def test_taking_a_face_from_a_person_keeps_it_from_them(db: FacesDb) -> None:
+    _, faces = await db.photo("r", 1)
+    person, _ = await db.people.create_person("Bo", [faces[0]])
+    await db.people.unassign_face(faces[0])
+    (stored,) = await db.faces.faces([faces[0]])
+    assert stored.person_id is None and person.id in stored.rejected

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from imgsearch.common.ids import message_id
-from imgsearch.common.subjects import COMMANDS_DETECT_FACES
+from imgsearch.common.subjects import COMMANDS_DETECT_FACES, IMAGES_INGESTED
 from imgsearch.events.v1 import events_pb2 as ev
 from imgsearch.faces.calibration import DLIB
 from imgsearch.faces.clustering.service import ClusteringService
@@ -194,3 +194,24 @@ async def _any_image(stack: FacesStack) -> str:
         row = await (await conn.execute("SELECT id FROM images LIMIT 1")).fetchone()
     assert row is not None
     return str(row[0])
+
+
+async def test_known_content_arriving_again_keeps_its_faces_and_names(stack: FacesStack) -> None:
+    """A new path of known content (or a touched file) is not detected again: names stay as they are."""
+    await ingest_people(stack, A)
+    await cluster(stack)
+    person, change = await stack.people.label_cluster(await main_cluster_of(stack, A), name="Harrison")
+    await stack.publish(change)
+    await stack.quiet()
+    before = await faces_by_folder(stack)
+    assert any(p == person.id for _, p, _ in before[A])
+    detected = len(stack.detected)
+    async with stack.deps.pool.connection() as conn:
+        row = await (await conn.execute("SELECT image_id, path FROM files LIMIT 1")).fetchone()
+    assert row is not None
+    image_id, path = row
+    again = ev.ImageIngested(image_id=image_id, path=path, library_root=str(stack.settings.library_roots[0]))
+    await stack.deps.bus.publish(IMAGES_INGESTED, again, message_id(IMAGES_INGESTED, image_id, "again"))
+    await stack.quiet()
+    assert await faces_by_folder(stack) == before
+    assert len(stack.detected) == detected

@@ -68,3 +68,10 @@ def test_parameters_grow_with_the_library_and_settings_win() -> None:
     assert default_params(500_000).min_cluster_size == 4
     chosen = default_params(500, min_cluster_size=5, min_samples=3)
     assert (chosen.min_cluster_size, chosen.min_samples) == (5, 3)
+
+
+def test_a_pair_of_strangers_is_not_a_cluster() -> None:
+    rng = np.random.default_rng(6)
+    x = np.concatenate([blob(rng, 1), blob(rng, 1), blob(rng, 2)])
+    out = split_clusters(np.array([0, 0, 1, 1], dtype=np.int64), x, 0.36)
+    assert out[:2].tolist() == [-1, -1] and out[2] == out[3] >= 0

@@ -147,6 +147,9 @@ class Bus:
         async def fetcher() -> None:
             while not stop.is_set():
                 await idle.acquire()
+                if stop.is_set():  # stopped while waiting for a worker: fetch nothing more
+                    idle.release()
+                    break
                 try:
                     msgs = await consumer.fetch(spec.batch_size, timeout=1.0)
                 except (NatsTimeoutError, TimeoutError):  # nothing to fetch (nats-py raises either)

@@ -33,6 +33,8 @@ def analyze_image(path: Path, backend: FaceBackend, *, crops_dir: Path, crop_siz
     pixels = np.asarray(picture)
     analyzed = []
     for face in backend.analyze(pixels):
+        if not np.isfinite(face.embedding).all():  # a degenerate crop: it would poison clustering
+            continue
         fid = face_id(image_id, backend.info.name, face.box)
         try:
             crop = write_crop(picture, face.box, crops_dir, fid, crop_size)

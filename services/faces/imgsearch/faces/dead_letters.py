@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from imgsearch.common.bus import Delivery
 from imgsearch.common.db.face_records import FaceStore
 from imgsearch.common.db.images import ImageRepository
-from imgsearch.common.errors import ImgSearchError, InvalidInput
+from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound
 from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import failed_subject
 from imgsearch.events.v1 import events_pb2 as ev
@@ -42,7 +43,8 @@ class FacesDeadLetters:
         except InvalidInput:
             job = None
         if job is not None:
-            await self.store.mark_faces_failed(job.image_id, reason)
+            with contextlib.suppress(NotFound):  # the image row is gone: the dead letter says it all
+                await self.store.mark_faces_failed(job.image_id, reason)
         image_id = job.image_id if job else ""
         failed = ev.ImageFailed(
             image_id=image_id,

@@ -81,6 +81,13 @@ class FaceDetection:
     async def _one(self, job: DetectJob | InvalidInput) -> Outcome:
         if isinstance(job, InvalidInput):
             return job
+        try:
+            if not job.forced and await self.store.faces_done(job.image_id):
+                # Known content at a new path, or a touched file: the faces (and the names users gave
+                # them) stay as they are. Re-detection is the re-index command's job.
+                return None
+        except Exception as exc:
+            return Unavailable(f"reading the faces status failed: {exc!r}"[:500])
         loop = asyncio.get_running_loop()
         try:
             analyzed = await loop.run_in_executor(self._pool, self._analyze, job)

@@ -18,6 +18,7 @@ from imgsearch.events.v1 import events_pb2 as ev
 class DetectJob:
     image_id: str
     path: Path
+    forced: bool = False  # a re-index command: detect even when the image's faces are done
 
 
 def parse_detect_job(subject: str, data: bytes) -> DetectJob:
@@ -32,7 +33,7 @@ def parse_detect_job(subject: str, data: bytes) -> DetectJob:
         raise InvalidInput(f"not a {subject} message: {exc}") from None
     if not message.image_id or not message.path:
         raise InvalidInput(f"{subject} message without image_id or path")
-    return DetectJob(message.image_id, Path(message.path))
+    return DetectJob(message.image_id, Path(message.path), forced=subject == COMMANDS_DETECT_FACES)
 
 
 def parse_people_changed(data: bytes) -> ev.PeopleChanged:

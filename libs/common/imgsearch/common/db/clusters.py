@@ -59,13 +59,15 @@ class FaceClustering:
                 " ON CONFLICT (id) DO UPDATE SET updated_run = EXCLUDED.updated_run, updated_at = now()",
                 {"r": run_id, "ids": wanted},
             )
-            # Only faces still unassigned: one a user or auto_assign gave a person meanwhile stays out.
+            # Only faces still unassigned and untouched since the run read them: a face a user labeled,
+            # took out of its cluster or that auto_assign gave a person meanwhile keeps what it has now.
             await conn.execute(
                 "UPDATE faces f SET cluster_id = m.cluster_id"
                 " FROM unnest(%s::uuid[], %s::bigint[]) AS m (face_id, cluster_id)"
                 " WHERE f.id = m.face_id AND f.person_id IS NULL"
-                " AND f.cluster_id IS DISTINCT FROM m.cluster_id",
-                (faces, clusters),
+                " AND f.cluster_id IS DISTINCT FROM m.cluster_id"
+                " AND f.updated_at <= (SELECT started_at FROM clustering_runs WHERE id = %s)",
+                (faces, clusters, run_id),
             )
             await refresh_clusters(conn, None)
             await conn.execute(

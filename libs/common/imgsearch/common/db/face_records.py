@@ -89,6 +89,8 @@ class FaceStore(Protocol):
         upserted keeping their person/cluster), taken_at copied from the image, faces_status done.
         Returns the ids of faces deleted."""
     async def mark_faces_failed(self, image_id: str, reason: str) -> None: ...
+    async def faces_done(self, image_id: str) -> bool:
+        """Whether the image's faces were detected (by the recorded backend: a re-index resets this)."""
 
     # matching and propagation
     async def faces(self, face_ids: Sequence[str]) -> list[StoredFace]: ...

@@ -159,6 +159,12 @@ class FaceRepository(FaceClustering):
 
         return await in_transaction(self.pool, work)
 
+    async def faces_done(self, image_id: str) -> bool:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute("SELECT faces_status FROM images WHERE id = %s",
+                                            (image_id,))).fetchone()
+        return row is not None and row[0] == "done"
+
     async def mark_faces_failed(self, image_id: str, reason: str) -> None:
         async with self.pool.connection() as conn:
             cur = await conn.execute(

@@ -162,6 +162,10 @@ class PeopleWrites:
             if person is None:
                 return PeopleChange("unassigned", (), (str(fid),))
             await conn.execute(f"UPDATE faces SET {UNASSIGN} WHERE id = %s", (fid,))
+            # Taking a face away from a person says "not this one": without a rejection, propagation
+            # would give it straight back (the person's prototypes are unchanged).
+            await conn.execute("INSERT INTO face_rejections (face_id, person_id) VALUES (%s, %s)"
+                               " ON CONFLICT DO NOTHING", (fid, person))
             return PeopleChange("unassigned", (person,), (str(fid),))
 
         return await in_transaction(self.pool, work)

@@ -29,7 +29,7 @@ def split_clusters(labels: Labels, x: Matrix, threshold: float) -> Labels:
     for members in np.split(order, bounds):
         if len(members) == 0 or labels[members[0]] < 0:
             continue
-        if len(members) < 3 or len(members) > MAX_SPLIT_MEMBERS:
+        if len(members) < 2 or len(members) > MAX_SPLIT_MEMBERS:
             parts = np.zeros(len(members), dtype=np.int64)
         else:
             tree = linkage(x[members].astype(np.float64), method="average", metric="euclidean")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imgsearch.common.db.face_records import ClusteringRun, FaceStore, StoredFace
-from imgsearch.faces.calibration import Calibration
+from imgsearch.faces.calibration import Calibration, calibration_for
 from imgsearch.faces.clustering.params import ClusterParams, default_params
 from imgsearch.faces.embeddings import Matrix, stack
 
@@ -55,6 +55,9 @@ class ClusteringService:
     async def run(self, full: bool = False, reason: str = "requested") -> RunResult | None:
         """None when nothing changed since the last run (and no full run was asked for)."""
         async with self._lock:
+            recorded = await self.store.recorded_backend()
+            if recorded is not None and recorded.dim != self.dim:  # re-indexed with another backend
+                self.dim, self.cal = recorded.dim, calibration_for(recorded.backend)
             last = await self.store.last_run()
             changed = await self.store.unassigned_changed_since(last[0] if last else None)
             if not full and last is not None and changed == 0:
