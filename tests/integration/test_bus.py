@@ -168,7 +168,12 @@ async def test_stop_finishes_the_batch_in_flight(bus: Bus) -> None:
     # The batch in flight is finished and acked; nothing is fetched after stop (what was not fetched
     # stays in the stream for the next start).
     assert finished and set(finished) <= {b"s0", b"s1", b"s2", b"s3"}
-    info = await bus.js.consumer_info(EVENTS.name, "t")
+    await bus.nc.flush()
+    for _ in range(50):  # the server applies acks asynchronously
+        info = await bus.js.consumer_info(EVENTS.name, "t")
+        if info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.1)
     assert info.num_ack_pending == 0
     assert info.num_pending == 4 - len(finished)
 
