@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -35,6 +34,7 @@ from PIL import Image
 from imgsearch.api.v1 import people_pb2, people_pb2_grpc
 from imgsearch.common.infra.nats_server import free_port
 from imgsearch.common.subjects import COMMANDS, EVENTS
+from tests.support.runner_env import runner_env
 from tests.support.tiny_clip import TinyClip
 
 pytestmark = pytest.mark.e2e
@@ -159,20 +159,10 @@ def stack(
     library = root / "library"
     _copy_library(shared_data, library)
     http_port, grpc_port, nats_port = free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "IMGSEARCH_DATA_DIR": str(root / "data"),
-        "IMGSEARCH_LIBRARY_ROOTS": json.dumps([str(library)]),
-        "IMGSEARCH_CLIP__MODEL": tiny_clip.model_name,
-        "IMGSEARCH_CLIP__MODEL_CONFIG_FILE": str(tiny_clip.config_file),
-        "IMGSEARCH_CLIP__PRETRAINED": str(tiny_clip.weights_file),
-        "IMGSEARCH_CLIP__BATCH_SIZE": "8",
-        "IMGSEARCH_NATS__EMBEDDED_PORT": str(nats_port),
-        "IMGSEARCH_HTTP__PORT": str(http_port),
-        "IMGSEARCH_GRPC__PORT": str(grpc_port),
-        "IMGSEARCH_FACES__BACKEND": "dlib",
-        "IMGSEARCH_CLUSTERING__INTERVAL_S": "0",
-    }
+    env = runner_env(
+        tiny_clip, root / "data", library, http_port=http_port, grpc_port=grpc_port, nats_port=nats_port,
+        batch_size=8, IMGSEARCH_FACES__BACKEND="dlib", IMGSEARCH_CLUSTERING__INTERVAL_S="0",
+    )
     log = root / "runner.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +20,7 @@ from imgsearch.api.v1 import search_pb2, search_pb2_grpc
 from imgsearch.common.bus import Bus
 from imgsearch.common.infra.nats_server import free_port
 from imgsearch.common.subjects import EVENTS, IMAGES_INGESTED
+from tests.support.runner_env import runner_env
 from tests.support.tiny_clip import TinyClip, render_shape
 
 pytestmark = pytest.mark.e2e
@@ -88,18 +87,8 @@ def stack(tiny_clip: TinyClip, tmp_path_factory: pytest.TempPathFactory) -> Iter
         folder.mkdir(parents=True, exist_ok=True)
         render_shape(color, shape, size=160, seed=index).save(folder / f"{color}_{shape}.jpg", quality=92)
     http_port, grpc_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "IMGSEARCH_DATA_DIR": str(root / "data"),
-        "IMGSEARCH_LIBRARY_ROOTS": json.dumps([str(library)]),
-        "IMGSEARCH_CLIP__MODEL": tiny_clip.model_name,
-        "IMGSEARCH_CLIP__MODEL_CONFIG_FILE": str(tiny_clip.config_file),
-        "IMGSEARCH_CLIP__PRETRAINED": str(tiny_clip.weights_file),
-        "IMGSEARCH_CLIP__BATCH_SIZE": "4",
-        "IMGSEARCH_NATS__EMBEDDED_PORT": str(free_port()),
-        "IMGSEARCH_HTTP__PORT": str(http_port),
-        "IMGSEARCH_GRPC__PORT": str(grpc_port),
-    }
+    env = runner_env(tiny_clip, root / "data", library, http_port=http_port, grpc_port=grpc_port,
+                     nats_port=free_port())
     log = root / "runner.log"
     proc = _start(env, library, log)
     stack = Stack(proc, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", library, log, env)
