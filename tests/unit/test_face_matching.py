@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imgsearch.common.db.face_records import Prototype, StoredFace
+from imgsearch.common.db.face_records import AutoAssignment, Prototype, StoredFace
 from imgsearch.faces.calibration import DLIB, calibration_for
 from imgsearch.faces.embeddings import Matrix, pack, stack
 from imgsearch.faces.matching import (
@@ -184,3 +184,12 @@ def test_representatives_are_the_best_faces_of_unnamed_clusters() -> None:
     ]
     reps = representatives(faces, vectors, per_cluster=1)
     assert list(reps) == [3] and np.allclose(reps[3][0], vectors[1])
+
+
+def test_big_assignment_lists_are_published_in_chunks() -> None:
+    from imgsearch.faces.messages import ASSIGNMENTS_PER_MESSAGE, chunks, faces_assigned
+
+    applied = [AutoAssignment(f"f{i}", 1, 0.9) for i in range(2 * ASSIGNMENTS_PER_MESSAGE + 1)]
+    parts = chunks(applied, ASSIGNMENTS_PER_MESSAGE)
+    assert [len(p) for p in parts] == [ASSIGNMENTS_PER_MESSAGE, ASSIGNMENTS_PER_MESSAGE, 1]
+    assert max(len(faces_assigned(p, {}).SerializeToString()) for p in parts) < 1_000_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 
@@ -12,6 +13,14 @@ from imgsearch.common.db.face_records import AutoAssignment, StoredFace
 from imgsearch.common.errors import InvalidInput
 from imgsearch.common.subjects import COMMANDS_DETECT_FACES
 from imgsearch.events.v1 import events_pb2 as ev
+
+ASSIGNMENTS_PER_MESSAGE = 2000  # ~150 kB: well inside NATS's default 1 MB message limit
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import CLUSTERS_UPDATED, FACES_ASSIGNED
 from imgsearch.common.vectors.port import VectorStore
 from imgsearch.faces.calibration import Calibration
-from imgsearch.faces.messages import face_payload, faces_assigned, parse_people_changed
+from imgsearch.faces.messages import (
+    ASSIGNMENTS_PER_MESSAGE,
+    chunks,
+    face_payload,
+    faces_assigned,
+    parse_people_changed,
+)
 from imgsearch.faces.ports import Publisher
 from imgsearch.faces.propagation import propagate
 
@@ -88,11 +94,11 @@ class PeopleEvents:
         if people or everyone:
             applied = await propagate(self.store, self.dim, self.cal, None if everyone else people)
         image_of = await self._sync_payloads(face_ids | {a.face_id for a in applied})
-        if applied:
+        for chunk in chunks(applied, ASSIGNMENTS_PER_MESSAGE):  # a merge can move tens of thousands
             await self.publisher.publish(
                 FACES_ASSIGNED,
-                faces_assigned(applied, image_of),
-                message_id(FACES_ASSIGNED, *(f"{a.face_id}:{a.person_id}" for a in applied)),
+                faces_assigned(chunk, image_of),
+                message_id(FACES_ASSIGNED, *(f"{a.face_id}:{a.person_id}" for a in chunk)),
             )
 
     async def _sync_payloads(self, face_ids: set[str]) -> dict[str, str]:
