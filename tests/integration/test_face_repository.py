@@ -7,11 +7,14 @@ import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 
 from imgsearch.common.db.face_records import AutoAssignment, BackendRecord, ClusteringRun, FaceStore
 from imgsearch.common.errors import InvalidInput, NotFound
-from tests.support.faces_db import FacesDb, embedding, new_face
+from imgsearch.faces.calibration import DLIB
+from imgsearch.faces.clustering.service import ClusteringService
+from tests.support.faces_db import DIM, FacesDb, embedding, new_face
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +192,9 @@ async def test_clustering_runs_save_clusters_and_see_changes(db: FacesDb) -> Non
     await db.people.create_person("Ann", [faces[5]])  # assigned while the run was working
     membership: dict[str, int | None] = {faces[0]: first, faces[1]: first, faces[2]: second,
                                          faces[3]: second, faces[4]: None, faces[5]: second}
-    await db.faces.save_clusters(run, membership, new_clusters=2, noise=1)
+    applied = await db.faces.save_clusters(run, membership, new_clusters=2, noise=1)
+    # what it changed: not faces[4] (noise, as it was), not faces[5] (assigned meanwhile)
+    assert applied == {faces[0]: first, faces[1]: first, faces[2]: second, faces[3]: second}
     assert [(await db.row(f))["cluster_id"] for f in faces] == [first, first, second, second, None, None]
     assert await db.scalar("SELECT array_agg(size ORDER BY id) FROM face_clusters") == [2, 2]
     run_row = await db.scalar("SELECT (faces, clusters, noise, new_clusters, finished_at IS NOT NULL)::text"
@@ -202,7 +207,8 @@ async def test_clustering_runs_save_clusters_and_see_changes(db: FacesDb) -> Non
     await db.people.remove_from_cluster(faces[0])
     assert await db.faces.unassigned_changed_since(run) == 2
     again = await db.faces.start_run(ClusteringRun(full=False, reason="changes", params={}))
-    await db.faces.save_clusters(again, {faces[0]: None, faces[1]: None}, new_clusters=0, noise=2)
+    applied = await db.faces.save_clusters(again, {faces[0]: None, faces[1]: None}, new_clusters=0, noise=2)
+    assert applied == {faces[1]: None}  # faces[0] is out of its cluster already
     assert await db.scalar("SELECT array_agg(id) FROM face_clusters") == [second]  # left empty: deleted
     with pytest.raises(NotFound):
         await db.faces.unassigned_changed_since(again + 10)
@@ -231,7 +237,8 @@ async def test_a_clustering_run_never_undoes_what_a_user_did_meanwhile(db: Faces
     await db.faces.save_clusters(run, {f: first for f in faces}, new_clusters=1, noise=0)
     again = await db.faces.start_run(ClusteringRun(full=True, reason="again", params={}))
     await db.people.remove_from_cluster(faces[0])  # while the second run is working
-    await db.faces.save_clusters(again, {f: second for f in faces}, new_clusters=1, noise=0)
+    applied = await db.faces.save_clusters(again, {f: second for f in faces}, new_clusters=1, noise=0)
+    assert applied == {f: second for f in faces[1:]}  # what the faces collection is told
     assert (await db.row(faces[0]))["cluster_id"] is None  # the user's removal stands
     assert [(await db.row(f))["cluster_id"] for f in faces[1:]] == [second] * 3
 
@@ -242,3 +249,33 @@ async def test_taking_a_face_from_a_person_keeps_it_from_them(db: FacesDb) -> No
     await db.people.unassign_face(faces[0])
     (stored,) = await db.faces.faces([faces[0]])
     assert stored.person_id is None and person.id in stored.rejected
+
+
+def near(base: np.ndarray, seed: int) -> bytes:
+    """A unit vector close to ``base`` (the same person)."""
+    rng = np.random.default_rng(seed)
+    v = base + rng.normal(size=DIM) * 0.01
+    return (v / np.linalg.norm(v)).astype("<f4").tobytes()
+
+
+async def test_no_clustering_run_puts_a_removed_face_back(db: FacesDb) -> None:
+    base = np.frombuffer(embedding(1), dtype="<f4").astype(np.float64)
+    faces = []
+    for k in range(10):
+        image = await db.image(f"same person {k}")
+        face = dataclasses.replace(new_face(image, 0), embedding=near(base, k))
+        await db.faces.replace_image_faces(image, [face])
+        faces.append(face.id)
+    cluster = await db.cluster(faces)
+    service = ClusteringService(db.faces, DIM, DLIB)
+    assert await service.run(reason="nothing changed") is None
+    await db.people.remove_from_cluster(faces[0])
+    result = await service.run(reason="a face left its cluster")
+    # incremental: without the exclusion, the loose face (distance ~0 to the others) is placed right back
+    assert result is not None and not result.full and result.faces == 9
+    assert result.moved == {}
+    assert (await db.row(faces[0]))["cluster_id"] is None
+    assert [(await db.row(f))["cluster_id"] for f in faces[1:]] == [cluster] * 9
+    result = await service.run(full=True, reason="full")
+    assert result is not None and result.faces == 9 and faces[0] not in result.moved
+    assert (await db.row(faces[0]))["cluster_id"] is None

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from imgsearch.common.db.face_records import AutoAssignment
+from imgsearch.common.db.face_records import AutoAssignment, ClusteringRun
 from imgsearch.common.db.people_records import PeopleChange, PeopleStore
 from imgsearch.common.errors import Conflict, InvalidInput, NotFound
 from tests.support.faces_db import FacesDb
@@ -75,7 +75,8 @@ async def test_label_cluster_by_name_keeps_one_face_per_photo_and_skips_rejected
     await db.people.reject_face(c, other.id)  # a rejection for someone else does not matter
     record, change = await db.people.label_cluster(cluster, name=" Ann ")
     assert record.name == "Ann" and record.face_count == 3
-    assert change == PeopleChange("labeled", (record.id,), tuple(sorted([a2, b, c])))
+    # a1 (the photo's second face) leaves the cluster too: its payload changes, so it is listed after them
+    assert change == PeopleChange("labeled", (record.id,), (*sorted([a2, b, c]), a1))
     assert await db.people_of([a1, a2, b, c]) == [None, record.id, record.id, record.id]
     assert (await db.row(a1))["cluster_id"] is None  # left unassigned, in no cluster
     assert (await db.row(a2))["assigned_by"] == "user"
@@ -91,7 +92,7 @@ async def test_label_cluster_with_an_existing_person(db: FacesDb) -> None:
     await db.people.reject_face(rejected, ann.id)
     cluster = await db.cluster([stranger, rejected, fresh])
     record, change = await db.people.label_cluster(cluster, person_id=ann.id)
-    assert change.face_ids == (fresh,) and record.face_count == 2
+    assert change.face_ids == (fresh, *sorted([stranger, rejected])) and record.face_count == 2
     assert await db.people_of([known, stranger, rejected, fresh]) == [ann.id, None, None, ann.id]
     assert [(await db.row(f))["cluster_id"] for f in (stranger, rejected)] == [None, None]
 
@@ -187,19 +188,73 @@ async def test_reject_face_unassigns_and_is_honoured_later(db: FacesDb) -> None:
 async def test_remove_from_cluster_and_hide_cluster(db: FacesDb) -> None:
     _, (a, b) = await db.photo("p", 2)
     cluster = await db.cluster([a, b])
-    await db.people.remove_from_cluster(a)
+    assert await db.people.remove_from_cluster(a) == PeopleChange("unclustered", (), (a,))
     record, page = await db.people.get_cluster(cluster, 10, 0)
     assert (record.size, [f.id for f in page.items]) == (1, [b])
     await db.people.set_cluster_hidden(cluster, True)
     assert (await db.people.list_clusters(10, 0, min_size=1)).total == 0
     assert (await db.people.list_clusters(10, 0, min_size=1, include_hidden=True)).total == 1
     await db.people.remove_from_cluster(b)
-    await db.people.remove_from_cluster(b)  # not in a cluster: nothing to do
+    assert await db.people.remove_from_cluster(b) == PeopleChange("unclustered", (), (b,))  # nothing to do
     assert await db.scalar("SELECT count(*) FROM face_clusters") == 0
     with pytest.raises(NotFound):
         await db.people.set_cluster_hidden(cluster, False)
     with pytest.raises(NotFound):
         await db.people.remove_from_cluster("00000000-0000-0000-0000-000000000000")
+
+
+async def excluded(db: FacesDb, face_ids: list[str]) -> list[bool]:
+    return [(await db.row(f))["cluster_excluded"] for f in face_ids]
+
+
+async def test_a_face_removed_from_its_cluster_stays_out_of_clustering(db: FacesDb) -> None:
+    _, (a, b, c) = await db.photo("p", 3)
+    cluster = await db.cluster([a, b, c])
+    assert await excluded(db, [a, b, c]) == [False, False, False]
+    await db.people.remove_from_cluster(a)
+    assert await excluded(db, [a, b, c]) == [True, False, False]
+    assert [f.id for f in await db.faces.clustering_input()] == sorted([b, c])
+    assert a in [f.id for f in await db.faces.unassigned_faces()]  # still matchable by propagation
+    # a run that asks for it anyway (say, one that read its input before the removal) is not obeyed
+    run = await db.faces.start_run(ClusteringRun(full=True, reason="test", params={}))
+    await db.scalar("UPDATE faces SET updated_at = now() - interval '1 hour' WHERE id = %s RETURNING id", a)
+    assert await db.faces.save_clusters(run, {a: cluster, b: cluster, c: cluster}, 0, 0) == {}
+    assert (await db.row(a))["cluster_id"] is None
+    assert await db.people.remove_from_cluster(a) == PeopleChange("unclustered", (), (a,))  # again: stays
+    assert await excluded(db, [a]) == [True]
+
+
+async def test_a_person_or_an_unassignment_clears_the_exclusion(db: FacesDb) -> None:
+    ann, _ = await db.people.create_person("Ann")
+    bo, _ = await db.people.create_person("Bo")
+    _, (assigned, auto, labeled) = await db.photo("p", 3)
+    faces = [assigned, auto, labeled]
+    await db.cluster(faces)
+    for face in faces:
+        await db.people.remove_from_cluster(face)
+    assert await excluded(db, faces) == [True] * 3
+    await db.people.assign_face(assigned, ann.id)
+    wanted = [AutoAssignment(auto, bo.id, 0.9)]
+    assert await db.faces.auto_assign(wanted) == wanted
+    assert await excluded(db, [assigned, auto]) == [False, False]
+    await db.people.remove_from_cluster(assigned)  # a face with a person is not excluded
+    assert await excluded(db, [assigned]) == [False]
+    # unassigned (or rejected, which unassigns): a fresh start, clustered again
+    for face in (assigned, auto):
+        await db.scalar("UPDATE faces SET cluster_excluded = true WHERE id = %s RETURNING id", face)
+    await db.people.unassign_face(assigned)
+    await db.people.reject_face(auto, bo.id)
+    assert await excluded(db, [assigned, auto]) == [False, False]
+    assert {f.id for f in await db.faces.clustering_input()} == {assigned, auto}
+    # label_cluster and merge_people clear it too (defensively: their faces cannot normally have it set)
+    await db.scalar("UPDATE faces SET cluster_excluded = false WHERE id = %s RETURNING id", labeled)
+    cluster = await db.cluster([labeled])
+    await db.scalar("UPDATE faces SET cluster_excluded = true WHERE id = %s RETURNING id", labeled)
+    await db.people.label_cluster(cluster, person_id=bo.id)
+    assert await db.people_of([labeled]) == [bo.id] and await excluded(db, [labeled]) == [False]
+    await db.scalar("UPDATE faces SET cluster_excluded = true WHERE id = %s RETURNING id", labeled)
+    await db.people.merge_people(ann.id, [bo.id])
+    assert await db.people_of([labeled]) == [ann.id] and await excluded(db, [labeled]) == [False]
 
 
 async def test_merge_moves_faces_and_rejections_and_keeps_one_face_per_photo(db: FacesDb) -> None:

@@ -177,13 +177,17 @@ class FakePeopleStore:
         else:
             person = self.people[self.add_person(name or "")]
         labeled: list[str] = []
+        left_out: list[str] = []
         for face in sorted(self._members(cluster_id), key=lambda f: -f.quality):
             if (face.id, person.id) in self.rejections or person.id in self._people_in(face.image_id):
-                continue  # not this person, or the photo has them already
+                face.cluster_id = None  # not this person, or the photo has them already: out of the cluster
+                left_out.append(face.id)
+                continue
             self._assign(face, person.id, by="user")
             labeled.append(face.id)
         self._drop_empty_clusters()
-        return self._person_record(person), PeopleChange("labeled", (person.id,), tuple(labeled))
+        change = PeopleChange("labeled", (person.id,), (*labeled, *sorted(left_out)))
+        return self._person_record(person), change
 
     async def assign_face(self, face_id: str, person_id: int) -> PeopleChange:
         face, person = self._face(face_id), self._person(person_id)
@@ -204,9 +208,11 @@ class FakePeopleStore:
             self._unassign(face)
         return PeopleChange("rejected", (person.id,), (face.id,))
 
-    async def remove_from_cluster(self, face_id: str) -> None:
-        self._face(face_id).cluster_id = None
+    async def remove_from_cluster(self, face_id: str) -> PeopleChange:
+        face = self._face(face_id)
+        face.cluster_id = None
         self._drop_empty_clusters()
+        return PeopleChange("unclustered", (), (face.id,))
 
     async def set_cluster_hidden(self, cluster_id: int, hidden: bool) -> None:
         if cluster_id not in self.clusters:

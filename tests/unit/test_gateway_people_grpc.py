@@ -147,7 +147,7 @@ async def test_faces(served: Served) -> None:
     assert left.cluster_id == 0
     assert served.changes() == [
         ("assigned", sorted([seed.alice, seed.bob])), ("pinned", [seed.alice]), ("unassigned", [seed.alice]),
-        ("rejected", [seed.bob]),
+        ("rejected", [seed.bob]), ("unclustered", []),
     ]
     image = await stub.ListImageFaces(pb.ListImageFacesRequest(image_id=STREET))
     assert image.image_id == STREET

@@ -335,7 +335,11 @@ async def test_unassign_reject_and_leave_a_cluster(
     left = ok(await api.delete(f"/api/v1/faces/{seed.unknown_street}/cluster"))
     assert left["cluster_id"] is None
     assert ok(await api.get(f"/api/v1/clusters/{seed.cluster}"))["total"] == 1
-    assert len(world.published.published) == 2  # leaving a cluster changes no person
+    # leaving a cluster changes no person, but the face's payload in the faces collection must follow
+    [*_, last] = [PeopleChanged.FromString(m.SerializeToString()) for m in world.published.on(PEOPLE_CHANGED)]
+    assert (last.change, list(last.person_ids)) == ("unclustered", [])
+    assert list(last.face_ids) == [seed.unknown_street]
+    assert len(world.published.published) == 3
 
 
 async def test_pin_and_unpin(api: httpx.AsyncClient, world: GatewayWorld, seed: PeopleSeed) -> None:

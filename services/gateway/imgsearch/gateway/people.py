@@ -223,7 +223,7 @@ class PeopleService:
 
     async def remove_from_cluster(self, face_id: str) -> FaceRecord:
         face_id = check_face_id(face_id)
-        await self.store.remove_from_cluster(face_id)
+        await self._changed(await self.store.remove_from_cluster(face_id))
         return await self.store.get_face(face_id)
 
     async def pin_face(self, face_id: str, pinned: bool) -> FaceRecord:

@@ -33,7 +33,8 @@ class FaceClustering:
 
     async def clustering_input(self) -> list[StoredFace]:
         async with self.pool.connection() as conn:
-            cur = await conn.execute(f"{STORED_FACE_SELECT} WHERE f.person_id IS NULL ORDER BY f.id")
+            cur = await conn.execute(
+                f"{STORED_FACE_SELECT} WHERE f.person_id IS NULL AND NOT f.cluster_excluded ORDER BY f.id")
             return [stored_face(row) for row in await cur.fetchall()]
 
     async def start_run(self, run: ClusteringRun) -> int:
@@ -44,12 +45,12 @@ class FaceClustering:
             ))
 
     async def save_clusters(self, run_id: int, membership: Mapping[str, int | None],
-                            new_clusters: int, noise: int) -> None:
+                            new_clusters: int, noise: int) -> dict[str, int | None]:
         pairs = {face: membership[key] for key in membership for face in known_face_uuids([key])}
         faces, clusters = list(pairs), list(pairs.values())
         wanted = sorted({c for c in clusters if c is not None})
 
-        async def work(conn: AsyncConnection[Any]) -> None:
+        async def work(conn: AsyncConnection[Any]) -> dict[str, int | None]:
             cur = await conn.execute("SELECT 1 FROM clustering_runs WHERE id = %s FOR UPDATE", (run_id,))
             if await cur.fetchone() is None:
                 raise NotFound(f"no clustering run {run_id}")
@@ -59,24 +60,30 @@ class FaceClustering:
                 " ON CONFLICT (id) DO UPDATE SET updated_run = EXCLUDED.updated_run, updated_at = now()",
                 {"r": run_id, "ids": wanted},
             )
-            # Only faces still unassigned and untouched since the run read them: a face a user labeled,
-            # took out of its cluster or that auto_assign gave a person meanwhile keeps what it has now.
-            await conn.execute(
+            # Only faces still unassigned, not taken out of clustering by a user, and untouched since the
+            # run read them: a face a user labeled, took out of its cluster or that auto_assign gave a
+            # person meanwhile keeps what it has now. An excluded face is never put in a cluster.
+            cur = await conn.execute(
                 "UPDATE faces f SET cluster_id = m.cluster_id"
                 " FROM unnest(%s::uuid[], %s::bigint[]) AS m (face_id, cluster_id)"
                 " WHERE f.id = m.face_id AND f.person_id IS NULL"
+                " AND (NOT f.cluster_excluded OR m.cluster_id IS NULL)"
                 " AND f.cluster_id IS DISTINCT FROM m.cluster_id"
-                " AND f.updated_at <= (SELECT started_at FROM clustering_runs WHERE id = %s)",
+                " AND f.updated_at <= (SELECT started_at FROM clustering_runs WHERE id = %s)"
+                " RETURNING f.id::text, f.cluster_id",
                 (faces, clusters, run_id),
             )
+            applied = {str(face): (None if cluster is None else int(cluster))
+                       for face, cluster in await cur.fetchall()}
             await refresh_clusters(conn, None)
             await conn.execute(
                 "UPDATE clustering_runs SET faces = %s, clusters = %s, noise = %s, new_clusters = %s,"
                 " finished_at = now() WHERE id = %s",
                 (len(faces), len(wanted), noise, new_clusters, run_id),
             )
+            return applied
 
-        await in_transaction(self.pool, work)
+        return await in_transaction(self.pool, work)
 
     async def new_cluster_ids(self, count: int) -> list[int]:
         if not 0 <= count <= MAX_NEW_CLUSTER_IDS:

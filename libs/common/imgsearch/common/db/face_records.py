@@ -111,12 +111,15 @@ class FaceStore(Protocol):
 
     # clustering
     async def clustering_input(self) -> list[StoredFace]:
-        """Every unassigned face (embedding, current cluster id)."""
+        """Every unassigned face (embedding, current cluster id) but those a user took out of their
+        cluster (PeopleStore.remove_from_cluster): no run clusters them."""
     async def start_run(self, run: ClusteringRun) -> int: ...
     async def save_clusters(self, run_id: int, membership: Mapping[str, int | None],
-                            new_clusters: int, noise: int) -> None:
+                            new_clusters: int, noise: int) -> dict[str, int | None]:
         """Set cluster_id of the given faces (None = noise), create clusters whose ids are new, update
-        sizes, delete clusters left empty, finish the run row."""
+        sizes, delete clusters left empty, finish the run row. Faces assigned or changed since the run
+        started, and faces taken out of clustering, are left as they are. Returns what it applied: face id
+        → its new cluster id, for the faces whose cluster_id it changed."""
     async def new_cluster_ids(self, count: int) -> list[int]:
         """Reserve ``count`` fresh cluster ids (sequence values)."""
     async def unassigned_changed_since(self, run_id: int | None) -> int:

@@ -30,10 +30,11 @@ STORED_FACE_SELECT = (
 )
 
 # SET list that makes a face unassigned. Prototype and pin belong to the assignment, so they go with it;
-# updated_at tells the next clustering run that the face is back among the unassigned.
+# an unassigned face starts afresh, clustering included (cluster_excluded cleared); updated_at tells the
+# next clustering run that the face is back among the unassigned.
 UNASSIGN = (
     "person_id = NULL, assigned_by = NULL, confidence = NULL, assigned_at = NULL,"
-    " prototype = false, pinned = false, updated_at = now()"
+    " prototype = false, pinned = false, cluster_excluded = false, updated_at = now()"
 )
 
 

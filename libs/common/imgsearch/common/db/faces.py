@@ -57,7 +57,7 @@ WITH wanted AS (
     FROM wanted
 )
 UPDATE faces f SET person_id = r.person_id, assigned_by = 'auto', confidence = r.confidence,
-    assigned_at = now(), cluster_id = NULL, updated_at = now()
+    assigned_at = now(), cluster_id = NULL, cluster_excluded = false, updated_at = now()
 FROM ranked r WHERE f.id = r.face_id AND r.rank = 1
 RETURNING f.id::text, f.person_id
 """

@@ -32,7 +32,7 @@ WITH candidates AS (
       AND NOT EXISTS (SELECT 1 FROM faces g WHERE g.image_id = f.image_id AND g.person_id = %(p)s)
 )
 UPDATE faces f SET person_id = %(p)s, assigned_by = 'user', confidence = NULL, assigned_at = now(),
-    cluster_id = NULL, prototype = false, pinned = false, updated_at = now()
+    cluster_id = NULL, cluster_excluded = false, prototype = false, pinned = false, updated_at = now()
 FROM candidates c WHERE f.id = c.id AND c.rank = 1
 RETURNING f.id::text
 """
@@ -98,7 +98,8 @@ async def assign_by_user(conn: AsyncConnection[Any], person_id: int,
             "UPDATE faces SET prototype = prototype AND person_id IS NOT DISTINCT FROM %(p)s,"
             " pinned = pinned AND person_id IS NOT DISTINCT FROM %(p)s, person_id = %(p)s,"
             " assigned_by = 'user', confidence = NULL, assigned_at = now(), cluster_id = NULL,"
-            " updated_at = now() WHERE id = ANY(%(ids)s)", {"p": person_id, "ids": changing},
+            " cluster_excluded = false, updated_at = now() WHERE id = ANY(%(ids)s)",
+            {"p": person_id, "ids": changing},
         )
         await refresh_clusters(conn, [rows[f][4] for f in changing])
     previous = [rows[f][2] for f in changing if rows[f][2] not in (None, person_id)]
@@ -138,11 +139,12 @@ class PeopleWrites:
                 target = await _new_person(conn, clean)
             cur = await conn.execute(_LABEL_CLUSTER, {"c": cluster_id, "p": target})
             assigned = sorted(str(row[0]) for row in await cur.fetchall())
-            await conn.execute("UPDATE faces SET cluster_id = NULL, updated_at = now() WHERE cluster_id = %s",
-                               (cluster_id,))
+            cur = await conn.execute("UPDATE faces SET cluster_id = NULL, updated_at = now()"
+                                     " WHERE cluster_id = %s RETURNING id::text", (cluster_id,))
+            left_out = sorted(str(row[0]) for row in await cur.fetchall())  # their payloads change too
             await conn.execute("DELETE FROM face_clusters WHERE id = %s", (cluster_id,))
             record = (await person_records(conn, [target]))[0]
-            return record, PeopleChange("labeled", (target,), tuple(assigned))
+            return record, PeopleChange("labeled", (target,), (*assigned, *left_out))
 
         return await in_transaction(self.pool, work)
 
@@ -182,15 +184,20 @@ class PeopleWrites:
 
         return await in_transaction(self.pool, work)
 
-    async def remove_from_cluster(self, face_id: str) -> None:
-        async def work(conn: AsyncConnection[Any]) -> None:
+    async def remove_from_cluster(self, face_id: str) -> PeopleChange:
+        async def work(conn: AsyncConnection[Any]) -> PeopleChange:
             fid, _, cluster = await _locked_face(conn, face_id)
-            if cluster is not None:
-                await conn.execute("UPDATE faces SET cluster_id = NULL, updated_at = now() WHERE id = %s",
-                                   (fid,))
-                await refresh_clusters(conn, [cluster])
+            # An unassigned face stays out of every later clustering run (cluster_excluded) until it gets
+            # a person or is unassigned; a run would otherwise put it straight back.
+            await conn.execute(
+                "UPDATE faces SET cluster_id = NULL,"
+                " cluster_excluded = cluster_excluded OR person_id IS NULL, updated_at = now() WHERE id = %s"
+                " AND (cluster_id IS NOT NULL OR (person_id IS NULL AND NOT cluster_excluded))", (fid,),
+            )
+            await refresh_clusters(conn, [cluster])
+            return PeopleChange("unclustered", (), (str(fid),))
 
-        await in_transaction(self.pool, work)
+        return await in_transaction(self.pool, work)
 
     async def set_cluster_hidden(self, cluster_id: int, hidden: bool) -> None:
         async with self.pool.connection() as conn:
@@ -277,8 +284,8 @@ async def _merge(conn: AsyncConnection[Any], target: int, sources: list[int]) ->
         {"t": target, "all": everyone},
     )
     unassigned += [str(row[0]) for row in await cur.fetchall()]
-    cur = await conn.execute("UPDATE faces SET person_id = %s, updated_at = now() WHERE person_id = ANY(%s)"
-                             " RETURNING id::text", (target, sources))
+    cur = await conn.execute("UPDATE faces SET person_id = %s, cluster_excluded = false, updated_at = now()"
+                             " WHERE person_id = ANY(%s) RETURNING id::text", (target, sources))
     moved = [str(row[0]) for row in await cur.fetchall()]
     await conn.execute("UPDATE people SET merged_into = %s, updated_at = now() WHERE id = ANY(%s)",
                        (target, sources))

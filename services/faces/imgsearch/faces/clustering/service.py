@@ -30,7 +30,7 @@ class RunResult:
     noise: int
     new_clusters: int
     params: ClusterParams
-    moved: dict[str, int | None]  # faces whose cluster changed in this run → their cluster now
+    moved: dict[str, int | None]  # faces whose cluster this run changed (as saved) → their cluster now
 
 
 class ClusteringService:
@@ -88,9 +88,10 @@ class ClusteringService:
             else:
                 labels = await asyncio.to_thread(self._place, faces, x, params)
             membership, new_clusters = await self._stable_membership(faces, labels)
-            moved = {face.id: membership[face.id] for face in faces if membership[face.id] != face.cluster_id}
             noise = sum(1 for cluster in membership.values() if cluster is None)
-            await self.store.save_clusters(run_id, membership, new_clusters, noise)
+            # What the store applied, not what the snapshot suggests: faces assigned or changed meanwhile
+            # keep their cluster, and the faces collection must not get a stale one.
+            moved = await self.store.save_clusters(run_id, membership, new_clusters, noise)
             clusters = len({c for c in membership.values() if c is not None})
             log.info(
                 "clustering run %d (%s, %s): %d faces → %d clusters (%d new), %d unclustered",

@@ -58,6 +58,8 @@ CREATE TABLE faces (
     confidence   real,                          -- of an automatic assignment
     assigned_at  timestamptz,
     cluster_id   bigint REFERENCES face_clusters (id) ON DELETE SET NULL,
+    cluster_excluded boolean NOT NULL DEFAULT false, -- a user took it out of its cluster: no clustering run
+                                    -- puts it in one (cleared when it gets a person or is unassigned)
     era          text,                          -- infant | child | teen | young_adult | adult | senior
     prototype    boolean NOT NULL DEFAULT false,-- chosen as one of its person's prototypes
     pinned       boolean NOT NULL DEFAULT false,-- pinned by a user as a prototype
