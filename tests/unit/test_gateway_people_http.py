@@ -433,3 +433,18 @@ async def test_a_name_that_would_display_as_another_is_refused(api: httpx.AsyncC
     # joiners are fine (emoji, many scripts)
     created = ok(await api.post("/api/v1/people", json={"name": "👩\u200d👧 family"}), 201)
     assert created["name"] == "👩\u200d👧 family"
+
+
+async def test_a_change_touching_many_faces_is_published_in_parts(tmp_path: Path) -> None:
+    from imgsearch.common.db.people_records import PeopleChange
+    from imgsearch.gateway.people import FACE_IDS_PER_EVENT, PeopleService
+    from tests.support.people_fakes import FakePeopleStore, FakePublisher
+
+    published = FakePublisher()
+    service = PeopleService(FakePeopleStore(images=set()), published, tmp_path)
+    faces = tuple(f"00000000-0000-4000-8000-{i:012d}" for i in range(FACE_IDS_PER_EVENT + 3))
+    await service._changed(PeopleChange("merged", (1, 2), faces))
+    events = [PeopleChanged.FromString(m.SerializeToString()) for m in published.on(PEOPLE_CHANGED)]
+    assert [len(e.face_ids) for e in events] == [FACE_IDS_PER_EVENT, 3]
+    assert {e.request_id for e in events} == {events[0].request_id}
+    assert [f for e in events for f in e.face_ids] == list(faces)

@@ -37,6 +37,7 @@ from imgsearch.search.domain import MAX_INT64
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE = 50
+FACE_IDS_PER_EVENT = 5000  # ~200 kB of ids per people.changed event
 MAX_PAGE = 500
 MAX_OFFSET = 10_000_000
 MAX_NAME_CHARS = 200
@@ -237,15 +238,20 @@ class PeopleService:
         return image_id, await self.store.image_faces(image_id)
 
     async def _changed(self, change: PeopleChange) -> None:
+        """One event per FACE_IDS_PER_EVENT faces (merging a person with 50k faces fits NATS's limit)."""
         request_id = uuid.uuid4().hex
-        event = PeopleChanged(person_ids=change.person_ids, change=change.change, request_id=request_id)
-        event.face_ids.extend(change.face_ids)  # the faces service updates these faces' vectors
         people = ",".join(map(str, change.person_ids))
-        msg_id = message_id(PEOPLE_CHANGED, change.change, people, ",".join(change.face_ids), request_id)
-        try:
-            await self.publish(PEOPLE_CHANGED, event, msg_id)
-        except Exception as exc:  # the edit is committed: answer it; only propagation waits for the next one
-            log.warning("people.changed (%s of %s) not published: %r", change.change, people, exc)
+        faces = list(change.face_ids)
+        parts = [faces[i : i + FACE_IDS_PER_EVENT] for i in range(0, len(faces), FACE_IDS_PER_EVENT)] or [[]]
+        for part, chunk in enumerate(parts):
+            event = PeopleChanged(person_ids=change.person_ids, change=change.change, request_id=request_id)
+            event.face_ids.extend(chunk)  # the faces service updates these faces' vectors
+            msg_id = message_id(PEOPLE_CHANGED, change.change, people, request_id, str(part))
+            try:
+                await self.publish(PEOPLE_CHANGED, event, msg_id)
+            except Exception as exc:  # the edit is committed: answer it; propagation waits for the next
+                log.warning("people.changed (%s of %s) not published: %r", change.change, people, exc)
+                return
 
 
 def crop_url(face_id: str) -> str:
