@@ -11,10 +11,10 @@ import pytest
 
 from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import COMMANDS_DETECT_FACES, IMAGES_INGESTED
+from imgsearch.common.vectors.port import FACES_COLLECTION
 from imgsearch.events.v1 import events_pb2 as ev
 from imgsearch.faces.calibration import DLIB
 from imgsearch.faces.clustering.service import ClusteringService
-from imgsearch.faces.detection import FACES_COLLECTION
 from tests.support.faces_stack import FacesStack, start_faces_stack, wait_for
 
 pytestmark = pytest.mark.integration

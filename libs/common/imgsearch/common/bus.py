@@ -22,6 +22,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError
 
 from imgsearch.common.errors import Disposition, ImgSearchError, InvalidInput, Unavailable
+from imgsearch.common.settings import ConsumerSettings
 from imgsearch.common.subjects import STREAMS, StreamSpec
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,16 @@ class ConsumerSpec:
     def delay_for(self, deliveries: int) -> float:
         index = min(max(deliveries - 1, 0), len(self.backoff_s) - 1)
         return float(self.backoff_s[index]) if self.backoff_s else 1.0
+
+
+def configured_consumer(policy: ConsumerSettings, stream: str, durable: str, filter_subject: str,
+                        batch_size: int, concurrency: int = 1) -> ConsumerSpec:
+    """A durable consumer with the configured delivery policy (IMGSEARCH_CONSUMER__*)."""
+    return ConsumerSpec(
+        stream=stream, durable=durable, filter_subject=filter_subject, batch_size=batch_size,
+        concurrency=concurrency, max_deliver=policy.max_deliver, ack_wait_s=policy.ack_wait_s,
+        max_ack_pending=policy.max_ack_pending, backoff_s=tuple(policy.backoff_s),
+    )
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,13 @@ ERRORS_BY_KIND: dict[str, type[ImgSearchError]] = {
 }
 
 
+def describe(error: BaseException) -> str:
+    """One line for a dead letter, a status column or a log: "<kind>: <message>"."""
+    if isinstance(error, ImgSearchError):
+        return f"{error.kind}: {error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
 def from_kind(kind: str, message: str) -> ImgSearchError:
     """Rebuild an error that crossed the bus as (kind, message)."""
     return ERRORS_BY_KIND.get(kind, ImgSearchError)(message)

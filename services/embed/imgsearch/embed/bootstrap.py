@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from imgsearch.common.bus import ConsumerSpec
+from imgsearch.common.bus import ConsumerSpec, configured_consumer
 from imgsearch.common.deps import Deps
 from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.settings import Settings
@@ -28,11 +28,9 @@ def load_image_encoder(settings: Settings) -> ImageEncoder:
 
 
 def consumer_spec(settings: Settings) -> ConsumerSpec:
-    return ConsumerSpec(
-        stream=EVENTS.name, durable=DURABLE, filter_subject=IMAGES_INGESTED,
-        batch_size=settings.clip.batch_size, concurrency=2,  # decode of one batch overlaps inference
-        max_deliver=settings.consumer.max_deliver, ack_wait_s=settings.consumer.ack_wait_s,
-        max_ack_pending=settings.consumer.max_ack_pending, backoff_s=tuple(settings.consumer.backoff_s),
+    return configured_consumer(
+        settings.consumer, EVENTS.name, DURABLE, IMAGES_INGESTED, batch_size=settings.clip.batch_size,
+        concurrency=2,  # decode of one batch overlaps inference
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from imgsearch.common.bus import Delivery
-from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable
+from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable, describe
 from imgsearch.common.ids import message_id, point_id
 from imgsearch.common.subjects import EVENTS, IMAGES_EMBEDDED, failed_subject
 from imgsearch.common.vectors.port import IMAGES_COLLECTION, VectorPoint, VectorStore
@@ -148,12 +148,6 @@ def payload_for(event: ev.ImageIngested, known: dict[str, Any] | None) -> dict[s
     if event.HasField("taken_at"):
         payload["taken_at"] = event.taken_at.seconds + event.taken_at.nanos / 1e9
     return payload
-
-
-def describe(error: BaseException) -> str:
-    if isinstance(error, ImgSearchError):
-        return f"{error.kind}: {error.message}"
-    return f"{type(error).__name__}: {error}"
 
 
 def _unavailable(exc: BaseException) -> ImgSearchError:

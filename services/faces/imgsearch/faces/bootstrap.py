@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 
-from imgsearch.common.bus import ConsumerSpec
+from imgsearch.common.bus import configured_consumer
 from imgsearch.common.db.face_records import BackendRecord, FaceStore
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import ModelMismatch
@@ -21,11 +21,11 @@ from imgsearch.common.subjects import (
     IMAGES_INGESTED,
     PEOPLE_CHANGED,
 )
-from imgsearch.common.vectors.port import CollectionSpec
+from imgsearch.common.vectors.port import FACES_COLLECTION, CollectionSpec
 from imgsearch.faces.backends.port import FaceBackend
 from imgsearch.faces.calibration import calibration_for
 from imgsearch.faces.dead_letters import FacesDeadLetters
-from imgsearch.faces.detection import FACES_COLLECTION, DetectionConfig, FaceDetection
+from imgsearch.faces.detection import DetectionConfig, FaceDetection
 from imgsearch.faces.people_events import PeopleEvents
 
 log = logging.getLogger(__name__)
@@ -81,19 +81,6 @@ def faces_collection_spec(backend: FaceBackend) -> CollectionSpec:
     )
 
 
-def _spec(settings: Settings, stream: str, durable: str, subject: str, batch: int) -> ConsumerSpec:
-    return ConsumerSpec(
-        stream=stream,
-        durable=durable,
-        filter_subject=subject,
-        batch_size=batch,
-        max_deliver=settings.consumer.max_deliver,
-        ack_wait_s=settings.consumer.ack_wait_s,
-        max_ack_pending=settings.consumer.max_ack_pending,
-        backoff_s=tuple(settings.consumer.backoff_s),
-    )
-
-
 async def serve(
     settings: Settings, deps: Deps, stop: asyncio.Event, backend: FaceBackend | None = None
 ) -> None:
@@ -139,27 +126,28 @@ async def serve(
         info.dim,
         workers,
     )
+    policy = settings.consumer
     consumers = [
         deps.bus.consume(
-            _spec(settings, EVENTS.name, DURABLE, IMAGES_INGESTED, batch),
+            configured_consumer(policy, EVENTS.name, DURABLE, IMAGES_INGESTED, batch),
             detection.detect_batch,
             letters.detection,
             stop,
         ),
         deps.bus.consume(
-            _spec(settings, COMMANDS.name, DURABLE_REINDEX, COMMANDS_DETECT_FACES, batch),
+            configured_consumer(policy, COMMANDS.name, DURABLE_REINDEX, COMMANDS_DETECT_FACES, batch),
             detection.detect_batch,
             reindex_letters.detection,
             stop,
         ),
         deps.bus.consume(
-            _spec(settings, EVENTS.name, DURABLE_PEOPLE, PEOPLE_CHANGED, 64),
+            configured_consumer(policy, EVENTS.name, DURABLE_PEOPLE, PEOPLE_CHANGED, 64),
             people.handle_batch,
             letters.people,
             stop,
         ),
         deps.bus.consume(
-            _spec(settings, EVENTS.name, DURABLE_CLUSTERS, CLUSTERS_UPDATED, 16),
+            configured_consumer(policy, EVENTS.name, DURABLE_CLUSTERS, CLUSTERS_UPDATED, 16),
             people.handle_batch,
             letters.people,
             stop,

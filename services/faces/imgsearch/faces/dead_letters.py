@@ -8,7 +8,7 @@ import logging
 from imgsearch.common.bus import Delivery
 from imgsearch.common.db.face_records import FaceStore
 from imgsearch.common.db.images import ImageRepository
-from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound
+from imgsearch.common.errors import InvalidInput, NotFound, describe
 from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import failed_subject
 from imgsearch.events.v1 import events_pb2 as ev
@@ -17,12 +17,6 @@ from imgsearch.faces.ports import Publisher
 
 log = logging.getLogger(__name__)
 STAGE = "faces"
-
-
-def describe(error: BaseException) -> str:
-    if isinstance(error, ImgSearchError):
-        return f"{error.kind}: {error.message}"
-    return f"{type(error).__name__}: {error}"
 
 
 class FacesDeadLetters:

@@ -19,7 +19,7 @@ from imgsearch.common.db.face_records import AutoAssignment, FaceStore, NewFace,
 from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable
 from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import FACES_ASSIGNED, FACES_DETECTED
-from imgsearch.common.vectors.port import VectorPoint, VectorStore
+from imgsearch.common.vectors.port import FACES_COLLECTION, VectorPoint, VectorStore
 from imgsearch.faces.analyze import AnalyzedFace, analyze_image
 from imgsearch.faces.backends.port import FaceBackend
 from imgsearch.faces.calibration import Calibration
@@ -30,7 +30,6 @@ from imgsearch.faces.ports import Publisher
 
 log = logging.getLogger(__name__)
 
-FACES_COLLECTION = "faces"
 INDEX_TTL_S = 10.0  # people may change in another process: prototypes are re-read this often at most
 Outcome = BaseException | None
 

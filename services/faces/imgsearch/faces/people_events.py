@@ -11,7 +11,7 @@ from imgsearch.common.db.face_records import AutoAssignment, FaceStore
 from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable
 from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import CLUSTERS_UPDATED, FACES_ASSIGNED
-from imgsearch.common.vectors.port import VectorStore
+from imgsearch.common.vectors.port import FACES_COLLECTION, VectorStore
 from imgsearch.faces.calibration import Calibration
 from imgsearch.faces.messages import (
     ASSIGNMENTS_PER_MESSAGE,
@@ -24,7 +24,6 @@ from imgsearch.faces.ports import Publisher
 from imgsearch.faces.propagation import propagate
 
 log = logging.getLogger(__name__)
-FACES_COLLECTION = "faces"
 # Changes after which a person's prototypes differ, so unassigned faces may now match them.
 _PROTOTYPE_CHANGES = {
     "labeled",

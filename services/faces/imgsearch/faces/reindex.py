@@ -18,8 +18,8 @@ from imgsearch.common.deps import Deps
 from imgsearch.common.ids import message_id
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import COMMANDS_DETECT_FACES
+from imgsearch.common.vectors.port import FACES_COLLECTION
 from imgsearch.events.v1 import events_pb2 as ev
-from imgsearch.faces.detection import FACES_COLLECTION
 
 log = logging.getLogger(__name__)
 PAGE = 1000

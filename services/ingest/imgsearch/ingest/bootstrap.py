@@ -6,7 +6,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from imgsearch.common.bus import ConsumerSpec, Delivery
+from imgsearch.common.bus import ConsumerSpec, Delivery, configured_consumer
 from imgsearch.common.deps import Deps
 from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.settings import Settings
@@ -32,12 +32,7 @@ def ingest_config(settings: Settings) -> IngestConfig:
 
 
 def consumer_spec(settings: Settings) -> ConsumerSpec:
-    consumer = settings.consumer
-    return ConsumerSpec(
-        stream=COMMANDS.name, durable=DURABLE, filter_subject=COMMANDS_INGEST, batch_size=1,
-        max_deliver=consumer.max_deliver, ack_wait_s=consumer.ack_wait_s,
-        max_ack_pending=consumer.max_ack_pending, backoff_s=tuple(consumer.backoff_s),
-    )
+    return configured_consumer(settings.consumer, COMMANDS.name, DURABLE, COMMANDS_INGEST, batch_size=1)
 
 
 async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:

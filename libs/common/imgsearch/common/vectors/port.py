@@ -100,3 +100,4 @@ class VectorStore(Protocol):
 
 
 IMAGES_COLLECTION = "images"
+FACES_COLLECTION = "faces"

@@ -7,24 +7,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from google.protobuf.message import DecodeError
 
-from imgsearch.common.bus import ConsumerSpec, Delivery
+from imgsearch.common.bus import Delivery, configured_consumer
 from imgsearch.common.deps import Deps
-from imgsearch.common.errors import InvalidInput
+from imgsearch.common.errors import InvalidInput, describe
 from imgsearch.common.ids import message_id
 from imgsearch.common.runtime import run_together
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import CLUSTERS_UPDATED, COMMANDS, COMMANDS_CLUSTERING
+from imgsearch.common.vectors.port import FACES_COLLECTION
 from imgsearch.events.v1 import events_pb2 as ev
 from imgsearch.faces.calibration import calibration_for
 from imgsearch.faces.clustering.service import ClusteringService, RunResult
-from imgsearch.faces.dead_letters import describe
 
 log = logging.getLogger(__name__)
 DURABLE = "clustering"
-FACES_COLLECTION = "faces"
 BACKEND_POLL_S = 5.0
 
 
@@ -117,15 +117,9 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
         full_every_new_share=config.full_every_new_share,
     )
     worker = ClusteringWorker(service, deps)
-    spec = ConsumerSpec(
-        stream=COMMANDS.name,
-        durable=DURABLE,
-        filter_subject=COMMANDS_CLUSTERING,
-        batch_size=16,
-        max_deliver=settings.consumer.max_deliver,
-        ack_wait_s=max(settings.consumer.ack_wait_s, 600.0),
-        max_ack_pending=64,
-        backoff_s=tuple(settings.consumer.backoff_s),
+    spec = replace(  # a full run of 100k faces takes tens of seconds: a long ack wait
+        configured_consumer(settings.consumer, COMMANDS.name, DURABLE, COMMANDS_CLUSTERING, batch_size=16),
+        ack_wait_s=max(settings.consumer.ack_wait_s, 600.0), max_ack_pending=64,
     )
     log.info("clustering on request (%s) and every %.0f s", COMMANDS_CLUSTERING, config.interval_s)
     jobs = [deps.bus.consume(spec, worker.handle_requests, worker.dead_letter, stop)]
