@@ -23,14 +23,16 @@ from imgsearch.common.vectors.port import FACES_COLLECTION, VectorPoint, VectorS
 from imgsearch.faces.analyze import AnalyzedFace, analyze_image
 from imgsearch.faces.backends.port import FaceBackend
 from imgsearch.faces.calibration import Calibration
-from imgsearch.faces.embeddings import pack, stack
+from imgsearch.faces.embeddings import pack, stack, unpack
 from imgsearch.faces.matching import REPRESENTATIVES, PersonIndex, match_faces, resolve
 from imgsearch.faces.messages import DetectJob, face_payload, faces_assigned, faces_detected, parse_detect_job
 from imgsearch.faces.ports import Publisher
 
 log = logging.getLogger(__name__)
 
-INDEX_TTL_S = 10.0  # people may change in another process: prototypes are re-read this often at most
+# This process drops the index on every people/clusters event it handles; this bounds how long a change
+# made through another faces replica takes to be seen here.
+INDEX_TTL_S = 10.0
 Outcome = BaseException | None
 
 
@@ -55,18 +57,22 @@ class FaceDetection:
         self._pool = ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="faces")
         self._index: PersonIndex | None = None
         self._index_at = 0.0
+        self._index_lock = asyncio.Lock()
 
     def invalidate_people(self) -> None:
         self._index = None
 
     async def person_index(self) -> PersonIndex:
-        if self._index is None or time.monotonic() - self._index_at > INDEX_TTL_S:
-            clusters = await self.store.cluster_representatives(REPRESENTATIVES)
-            self._index = PersonIndex.build(await self.store.prototypes(), self.dim, {
-                cluster: stack(blobs, self.dim) for cluster, blobs in clusters.items()
-            })
-            self._index_at = time.monotonic()
-        return self._index
+        """Built once per change (or TTL) for all the batch's photos, off the event loop."""
+        async with self._index_lock:
+            if self._index is None or time.monotonic() - self._index_at > INDEX_TTL_S:
+                clusters = await self.store.cluster_representatives(REPRESENTATIVES)
+                prototypes = await self.store.prototypes()
+                self._index = await asyncio.to_thread(PersonIndex.build, prototypes, self.dim, {
+                    cluster: stack(blobs, self.dim) for cluster, blobs in clusters.items()
+                })
+                self._index_at = time.monotonic()
+            return self._index
 
     async def detect_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         jobs: list[DetectJob | InvalidInput] = []
@@ -120,8 +126,7 @@ class FaceDetection:
             stored = await self.store.faces(ids)
         if stored:
             await self.vectors.upsert(FACES_COLLECTION, [
-                VectorPoint(id=face.id, vector=[float(v) for v in stack([face.embedding], self.dim)[0]],
-                            payload=face_payload(face))
+                VectorPoint(id=face.id, vector=unpack(face.embedding).tolist(), payload=face_payload(face))
                 for face in stored
             ])
         boxes = {a.face_id: a.face.box for a in analyzed}
