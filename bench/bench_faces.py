@@ -21,19 +21,18 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 from psycopg.rows import dict_row
 
 from imgsearch.common.db.people import PeopleRepository
+from imgsearch.common.db.people_records import PeopleChange
 from imgsearch.common.deps import Deps, open_deps
 from imgsearch.common.errors import NotFound
-from imgsearch.common.ids import message_id
 from imgsearch.common.settings import ClusteringSettings, FacesSettings, NatsSettings, Settings
 from imgsearch.common.subjects import EVENTS, PEOPLE_CHANGED
-from imgsearch.events.v1 import events_pb2 as ev
+from imgsearch.gateway.people import people_changed_events
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from faces_eval import (
@@ -158,21 +157,17 @@ async def label_like_a_user(deps: Deps, actions: list[LabelAction]) -> tuple[int
             skipped += 1
             continue
         labeled += 1
-        await publish_change(deps, change.change, change.person_ids, change.face_ids)
+        await publish_change(deps, change)
         for face in action.reject:
             change = await people.reject_face(face, person.id)
-            await publish_change(deps, change.change, change.person_ids, change.face_ids)
+            await publish_change(deps, change)
     return labeled, skipped
 
 
-async def publish_change(
-    deps: Deps, change: str, person_ids: tuple[int, ...], face_ids: tuple[str, ...]
-) -> None:
-    request = uuid.uuid4().hex
-    message = ev.PeopleChanged(
-        person_ids=list(person_ids), change=change, request_id=request, face_ids=list(face_ids)
-    )
-    await deps.bus.publish(PEOPLE_CHANGED, message, message_id(PEOPLE_CHANGED, request))
+async def publish_change(deps: Deps, change: PeopleChange) -> None:
+    """As the gateway announces a people write."""
+    for event, msg_id in people_changed_events(change):
+        await deps.bus.publish(PEOPLE_CHANGED, event, msg_id)
 
 
 async def automatic_names(deps: Deps) -> dict[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,11 @@ from imgsearch.common.db.people import PeopleRepository
 from imgsearch.common.db.people_records import PeopleChange
 from imgsearch.common.db.pool import open_pool
 from imgsearch.common.deps import Deps
-from imgsearch.common.ids import message_id
 from imgsearch.common.settings import ClusteringSettings, ConsumerSettings, FacesSettings, Settings
 from imgsearch.common.subjects import EVENTS, FACES_ASSIGNED, FACES_DETECTED, PEOPLE_CHANGED
 from imgsearch.common.vectors.edge import QdrantEdgeStore
 from imgsearch.events.v1 import events_pb2 as ev
+from imgsearch.gateway.people import people_changed_events
 
 
 @dataclass
@@ -64,14 +63,9 @@ class FacesStack:
         return done >= images and pending == 0
 
     async def publish(self, change: PeopleChange) -> None:
-        request = uuid.uuid4().hex
-        message = ev.PeopleChanged(
-            person_ids=list(change.person_ids),
-            change=change.change,
-            request_id=request,
-            face_ids=list(change.face_ids),
-        )
-        await self.deps.bus.publish(PEOPLE_CHANGED, message, message_id(PEOPLE_CHANGED, request))
+        """As the gateway announces a people write."""
+        for event, msg_id in people_changed_events(change):
+            await self.deps.bus.publish(PEOPLE_CHANGED, event, msg_id)
 
     async def quiet(self, durables: tuple[str, ...] = ("faces", "faces-people", "faces-clusters")) -> None:
         """Until those consumers have nothing pending or unacknowledged, twice in a row."""

@@ -238,20 +238,28 @@ class PeopleService:
         return image_id, await self.store.image_faces(image_id)
 
     async def _changed(self, change: PeopleChange) -> None:
-        """One event per FACE_IDS_PER_EVENT faces (merging a person with 50k faces fits NATS's limit)."""
-        request_id = uuid.uuid4().hex
-        people = ",".join(map(str, change.person_ids))
-        faces = list(change.face_ids)
-        parts = [faces[i : i + FACE_IDS_PER_EVENT] for i in range(0, len(faces), FACE_IDS_PER_EVENT)] or [[]]
-        for part, chunk in enumerate(parts):
-            event = PeopleChanged(person_ids=change.person_ids, change=change.change, request_id=request_id)
-            event.face_ids.extend(chunk)  # the faces service updates these faces' vectors
-            msg_id = message_id(PEOPLE_CHANGED, change.change, people, request_id, str(part))
+        for event, msg_id in people_changed_events(change):
             try:
                 await self.publish(PEOPLE_CHANGED, event, msg_id)
             except Exception as exc:  # the edit is committed: answer it; propagation waits for the next
-                log.warning("people.changed (%s of %s) not published: %r", change.change, people, exc)
+                log.warning("people.changed (%s of %s) not published: %r", change.change,
+                            list(change.person_ids), exc)
                 return
+
+
+def people_changed_events(change: PeopleChange) -> list[tuple[PeopleChanged, str]]:
+    """The imgsearch.v1.people.changed events (with their Nats-Msg-Id) that announce a committed people
+    write: one per FACE_IDS_PER_EVENT faces, so merging a person with 50k faces fits NATS's limit."""
+    request_id = uuid.uuid4().hex  # two identical edits are two facts: both are delivered
+    people = ",".join(map(str, change.person_ids))
+    faces = list(change.face_ids)
+    parts = [faces[i : i + FACE_IDS_PER_EVENT] for i in range(0, len(faces), FACE_IDS_PER_EVENT)] or [[]]
+    events = []
+    for part, chunk in enumerate(parts):
+        event = PeopleChanged(person_ids=change.person_ids, change=change.change, request_id=request_id)
+        event.face_ids.extend(chunk)  # the faces service updates these faces' vectors
+        events.append((event, message_id(PEOPLE_CHANGED, change.change, people, request_id, str(part))))
+    return events
 
 
 def crop_url(face_id: str) -> str:
