@@ -55,7 +55,7 @@ class PeopleEvents:
         self.dim = dim
         self.cal = cal
         self.per_era = per_era
-        self._listeners = [on_people_changed] if on_people_changed else []
+        self.on_people_changed = on_people_changed  # e.g. the detection's prototype index is stale now
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         """One propagation for the whole batch: fifty labels in a minute cost a few runs, not fifty."""
@@ -87,8 +87,8 @@ class PeopleEvents:
     async def _apply(self, people: set[int], face_ids: set[str], everyone: bool) -> None:
         if people:
             await self.store.refresh_prototypes(sorted(people), self.per_era)
-        for listener in self._listeners:
-            listener()
+        if self.on_people_changed is not None:
+            self.on_people_changed()
         applied: list[AutoAssignment] = []
         if people or everyone:
             applied = await propagate(self.store, self.dim, self.cal, None if everyone else people)

@@ -16,7 +16,7 @@ import numpy as np
 from imgsearch.common.db.face_records import ClusteringRun, FaceStore, StoredFace
 from imgsearch.faces.calibration import Calibration, calibration_for
 from imgsearch.faces.clustering.params import ClusterParams, default_params
-from imgsearch.faces.embeddings import Matrix, stack
+from imgsearch.faces.embeddings import stack
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,8 @@ class ClusteringService:
                     },
                 )
             )
-            x = stack([face.embedding for face in faces], self.dim)
-            if full:
-                labels = await asyncio.to_thread(self._cluster, x, params)
-            else:
-                labels = await asyncio.to_thread(self._place, faces, x, params)
+            work = self._cluster if full else self._place
+            labels = await asyncio.to_thread(work, faces, params)  # numpy, seconds at 100k: off the loop
             membership, new_clusters = await self._stable_membership(faces, labels)
             noise = sum(1 for cluster in membership.values() if cluster is None)
             # What the store applied, not what the snapshot suggests: faces assigned or changed meanwhile
@@ -105,19 +102,21 @@ class ClusteringService:
             )
             return RunResult(run_id, full, len(faces), clusters, noise, new_clusters, params, moved)
 
-    def _cluster(self, x: Matrix, params: ClusterParams) -> np.ndarray:
+    def _cluster(self, faces: Sequence[StoredFace], params: ClusterParams) -> np.ndarray:
         from imgsearch.faces.clustering.engine import hdbscan_cluster
         from imgsearch.faces.clustering.refine import refine
 
+        x = stack([face.embedding for face in faces], self.dim)
         if len(x) < params.min_cluster_size:
             return np.full(len(x), -1, dtype=np.int64)
         result = hdbscan_cluster(x, params.min_cluster_size, params.min_samples)
         return refine(np.asarray(result.labels, dtype=np.int64), x, self.cal.split, self.cal.merge)
 
-    def _place(self, faces: Sequence[StoredFace], x: Matrix, params: ClusterParams) -> np.ndarray:
+    def _place(self, faces: Sequence[StoredFace], params: ClusterParams) -> np.ndarray:
         """Keep every face's cluster; faces in none join the cluster they clearly belong to."""
         from imgsearch.faces.clustering.attach import attach_faces
 
+        x = stack([face.embedding for face in faces], self.dim)
         ids = sorted({face.cluster_id for face in faces if face.cluster_id is not None})
         label_of = {cluster: label for label, cluster in enumerate(ids)}
         labels = np.array(
