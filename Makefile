@@ -5,13 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 LIBRARY ?= $(HOME)/Pictures
 DATA ?= ../shared/data/faces
-SRC := libs/contracts libs/common libs/clip services/ingest services/embed services/search services/gateway services/faces services/runner
+SRC := libs/contracts libs/common libs/clip services/ingest services/embed services/search services/gateway services/faces services/runner services/reconcile services/cli
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt services/*/requirements.txt)
 
-.PHONY: install run test lint typecheck protos check-protos bench-embed bench-faces bench-cluster clean
+.PHONY: install run test lint typecheck protos check-protos bench-embed bench-faces bench-cluster bench-ingest test-faults clean
 
-$(STAMP): $(REQS)
+$(STAMP): $(REQS) tools/link_sources.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/dev.txt
@@ -25,6 +25,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Not part of `make test`: the stack as separate processes, hostile files, SIGKILLed workers, a NATS outage.
+test-faults: $(STAMP)
+	PYTHONPATH=bench $(PY) -m faults --data ../shared/data
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -41,6 +45,9 @@ bench-faces: $(STAMP)
 
 bench-cluster: $(STAMP)
 	$(PY) bench/bench_cluster.py
+
+bench-ingest: $(STAMP)
+	$(PY) bench/bench_ingest.py --data ../shared/data
 
 clean:
 	rm -rf $(VENV) .cache

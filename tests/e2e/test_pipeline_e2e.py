@@ -147,6 +147,25 @@ def test_api_refuses_paths_outside_the_library(stack: Stack) -> None:
     assert reply.status_code == 403
 
 
+def test_the_ingest_is_a_session_whose_progress_reaches_every_stage(stack: Stack) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        sessions = httpx.get(f"{stack.http}/api/v1/sessions", timeout=10).json()["sessions"]
+        runner = [s for s in sessions if s["origin"] == "user" and s["path"] == str(stack.library)]
+        assert len(runner) == 1, sessions
+        session = runner[0]
+        if session["progress"]["percent"] == 100.0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    progress = session["progress"]
+    assert session["state"] == "done" and session["priority"] == "normal", session
+    counts = (progress["discovered"], progress["ingested"], progress["embedded"], progress["failed"])
+    assert counts == (len(SHAPES),) * 3 + (0,)
+    assert progress["percent"] == 100.0 and progress["eta_s"] == 0.0
+    failures = httpx.get(f"{stack.http}/api/v1/sessions/{session['id']}/failures").json()
+    assert failures == {"files": [], "total": 0}
+
+
 async def _ingested_messages(nats_url: str) -> int:
     bus = await Bus.connect(nats_url, name="e2e-probe")
     try:

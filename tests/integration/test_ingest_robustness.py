@@ -23,6 +23,7 @@ from imgsearch.common.subjects import COMMANDS, EVENTS, IMAGES_INGESTED
 from imgsearch.events.v1.events_pb2 import ImageIngested
 from imgsearch.ingest.bootstrap import DURABLE, serve
 from imgsearch.ingest.commands import request_ingest
+from tests.support.session_waits import sessions_done
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +93,7 @@ async def test_every_robustness_file_ends_ingested_or_failed(service: Service, s
     expected = {p.name for p in (shared_data / "robustness").rglob("*") if p.is_file()}
     await request_ingest(service.bus, service.library)
     await _settled(service.bus)
+    await sessions_done(service.pool, 1)
 
     async with service.pool.connection() as conn:
         cur = await conn.execute("SELECT path, status, error, image_id FROM files ORDER BY path")
@@ -131,6 +133,7 @@ async def test_every_robustness_file_ends_ingested_or_failed(service: Service, s
     before = (await service.bus.js.stream_info(EVENTS.name)).state.messages
     await request_ingest(service.bus, service.library)
     await _settled(service.bus)
+    await sessions_done(service.pool, 2)
     assert (await service.bus.js.stream_info(EVENTS.name)).state.messages == before
 
 

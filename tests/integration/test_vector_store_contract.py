@@ -18,7 +18,7 @@ from qdrant_client.http.exceptions import UnexpectedResponse
 
 from imgsearch.common.errors import ImgSearchError, InvalidInput, ModelMismatch, NotFound, Unavailable
 from imgsearch.common.vectors.edge import QdrantEdgeStore
-from imgsearch.common.vectors.port import CollectionSpec, SearchFilter, VectorPoint, VectorStore
+from imgsearch.common.vectors.port import CollectionSpec, GeoCircle, SearchFilter, VectorPoint, VectorStore
 from imgsearch.common.vectors.server import QdrantServerStore, _translated_errors
 
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
@@ -134,6 +134,31 @@ async def test_retrieve_returns_vectors_and_payloads(filled: VectorStore) -> Non
     assert [p.id for p in found] == [wanted.id]
     assert found[0].payload == wanted.payload
     np.testing.assert_allclose(found[0].vector, wanted.vector, atol=1e-5)  # unit vectors: cosine keeps them
+
+
+async def test_scroll_lists_every_point_once_with_its_payload(filled: VectorStore) -> None:
+    await filled.delete("images", [_id(3)])
+    seen: dict[str, dict[str, object]] = {}
+    offset: str | None = None
+    pages = 0
+    while True:
+        page = await filled.scroll("images", limit=7, offset=offset)
+        pages += 1
+        assert len(page.points) <= 7
+        for point in page.points:
+            assert point.id not in seen
+            seen[point.id] = point.payload
+        if page.next_offset is None:
+            break
+        offset = page.next_offset
+    assert pages == 6  # 39 points, 7 per page
+    assert set(seen) == {_id(n) for n in range(40) if n != 3}
+    assert seen[_id(4)]["image_id"] == "img-4" and seen[_id(4)]["folders"] == ["/b", "/"]
+
+
+async def test_scroll_of_an_empty_collection_is_one_empty_page(store: VectorStore) -> None:
+    page = await store.scroll("images", limit=10)
+    assert page.points == [] and page.next_offset is None
 
 
 async def test_delete_and_count(filled: VectorStore) -> None:
@@ -255,5 +280,66 @@ async def test_people_fields_are_indexed(tmp_path: Path) -> None:
         collection, _ = await edge._collection("images")
         schema = collection.read(lambda shard: shard.info().payload_schema)
         assert {"person_ids", "person_id", "cluster_id", "image_id", "folders", "taken_at"} <= set(schema)
+    finally:
+        await edge.close()
+
+
+# Places for the geo filter: Arezzo, Florence (~60 km from Arezzo), Sydney (the other side of the earth).
+_PLACES = {"arezzo": (43.4674, 11.8851), "florence": (43.7696, 11.2558), "sydney": (-33.8688, 151.2093)}
+
+
+async def _placed(store: VectorStore) -> dict[str, str]:
+    """Four photos: three placed (one per place), one without a location; cameras on two of them."""
+    points = _points(4)
+    payloads: list[dict[str, object]] = [
+        {"image_id": "arezzo", "location": {"lat": _PLACES["arezzo"][0], "lon": _PLACES["arezzo"][1]},
+         "camera": "NIKON COOLPIX P6000"},
+        {"image_id": "florence", "location": {"lat": _PLACES["florence"][0], "lon": _PLACES["florence"][1]},
+         "camera": "Canon EOS 6D"},
+        {"image_id": "sydney", "location": {"lat": _PLACES["sydney"][0], "lon": _PLACES["sydney"][1]}},
+        {"image_id": "nowhere", "camera": "NIKON COOLPIX P6000"},
+    ]
+    pairs = list(zip(points, payloads, strict=True))
+    await store.upsert("images", [VectorPoint(p.id, p.vector, payload) for p, payload in pairs])
+    return {str(payload["image_id"]): p.id for p, payload in pairs}
+
+
+async def test_geo_radius_keeps_the_photos_inside_the_circle(store: VectorStore) -> None:
+    ids = await _placed(store)
+    query = _points(1)[0].vector
+
+    async def inside(lat: float, lon: float, radius_km: float) -> set[str]:
+        near = SearchFilter(near=GeoCircle(lat, lon, radius_km))
+        return {h.id for h in await store.search("images", query, limit=10, filter=near)}
+
+    assert await inside(*_PLACES["arezzo"], 10) == {ids["arezzo"]}
+    assert await inside(*_PLACES["arezzo"], 100) == {ids["arezzo"], ids["florence"]}
+    assert await inside(*_PLACES["sydney"], 1) == {ids["sydney"]}
+    assert await inside(0.0, 0.0, 100) == set()
+    assert len(await inside(0.0, 0.0, 20_000)) == 3  # half the earth's circumference: every placed photo
+    both = SearchFilter(near=GeoCircle(*_PLACES["arezzo"], 100), camera="Canon EOS 6D")
+    assert {h.id for h in await store.search("images", query, limit=10, filter=both)} == {ids["florence"]}
+
+
+async def test_camera_filter_matches_the_exact_name(store: VectorStore) -> None:
+    ids = await _placed(store)
+    query = _points(1)[0].vector
+
+    async def shot_with(camera: str) -> set[str]:
+        hits = await store.search("images", query, limit=10, filter=SearchFilter(camera=camera))
+        return {h.id for h in hits}
+
+    assert await shot_with("NIKON COOLPIX P6000") == {ids["arezzo"], ids["nowhere"]}
+    assert await shot_with("Canon EOS 6D") == {ids["florence"]}
+    assert await shot_with("Canon") == set()
+
+
+async def test_geo_and_camera_fields_are_indexed(tmp_path: Path) -> None:
+    edge = QdrantEdgeStore(tmp_path / "vectors", background_optimize=False)
+    try:
+        await edge.ensure_collection("images", SPEC)
+        collection, _ = await edge._collection("images")
+        schema = collection.read(lambda shard: shard.info().payload_schema)
+        assert {"location", "camera"} <= set(schema)
     finally:
         await edge.close()

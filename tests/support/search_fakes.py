@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -14,7 +15,14 @@ from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.db.images import ImageRecord
 from imgsearch.common.errors import Unavailable
 from imgsearch.common.subjects import SEARCH_INFO, SEARCH_SIMILAR, SEARCH_TEXT
-from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter, VectorPoint
+from imgsearch.common.vectors.port import (
+    CollectionSpec,
+    PointPage,
+    ScoredPoint,
+    SearchFilter,
+    StoredPoint,
+    VectorPoint,
+)
 from imgsearch.search.client import SearchClient
 from imgsearch.search.handlers import SearchHandlers, reply_handler
 
@@ -106,6 +114,11 @@ class FakeVectorStore:
     async def count(self, name: str) -> int:
         return len(self.points.get(name, {}))
 
+    async def scroll(self, name: str, limit: int, offset: str | None = None) -> PointPage:
+        ids = sorted(i for i in self.points.get(name, {}) if offset is None or i >= offset)
+        page = [StoredPoint(i, self.points[name][i].payload) for i in ids[:limit]]
+        return PointPage(page, ids[limit] if len(ids) > limit else None)
+
     async def close(self) -> None:
         pass
 
@@ -122,7 +135,20 @@ def _matches(point: VectorPoint, f: SearchFilter | None) -> bool:
         return False
     if f.include_ids is not None and point.id not in f.include_ids:
         return False
+    if f.camera and point.payload.get("camera") != f.camera:
+        return False
+    location = point.payload.get("location")
+    if f.near and (location is None or _km(location["lat"], location["lon"], f.near.lat, f.near.lon)
+                   > f.near.radius_km):
+        return False
     return point.id not in f.exclude_ids
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine, mean earth radius), as Qdrant's geo_radius measures it."""
+    p1, p2, dp, dl = map(math.radians, (lat1, lat2, lat2 - lat1, lon2 - lon1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
 def make_record(name: str, path: str, taken_at: datetime | None = None, **changes: Any) -> ImageRecord:

@@ -76,7 +76,7 @@ async def test_crash_while_deleting_the_old_shard_loses_nothing(
 
     reopened = QdrantEdgeStore(tmp_path, background_optimize=False)
     assert await reopened.count("images") == 30
-    assert _names(tmp_path) == {"images", "images.spec.json", ".lock"}
+    assert _names(tmp_path) == {"images", "images.spec.json", "images.lock"}
     await reopened.close()
 
 
@@ -92,6 +92,22 @@ async def test_a_second_store_on_the_same_folder_is_refused_until_the_first_clos
     await first.close()
     assert await second.count("images") == 3
     await second.close()
+
+
+async def test_two_stores_on_one_folder_each_use_their_own_collection(tmp_path: Path) -> None:
+    """The lock is per collection: embed (images) and faces (faces) run as separate processes."""
+    embed = QdrantEdgeStore(tmp_path, background_optimize=False)
+    faces = QdrantEdgeStore(tmp_path, background_optimize=False)
+    await embed.ensure_collection("images", SPEC)
+    await faces.ensure_collection("faces", SPEC)
+    await embed.upsert("images", _points(3))
+    await faces.upsert("faces", _points(2))
+    with pytest.raises(ConfigurationError, match="in use by another process"):
+        await faces.count("images")
+    assert (await embed.count("images"), await faces.count("faces")) == (3, 2)
+    await embed.close()
+    assert await faces.count("images") == 3  # free once its holder closed
+    await faces.close()
 
 
 @pytest.mark.parametrize(

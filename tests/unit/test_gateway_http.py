@@ -164,7 +164,9 @@ async def post_ingest(world: GatewayWorld, body: dict[str, Any]) -> httpx.Respon
 async def test_ingest_under_a_root_is_accepted(world: GatewayWorld) -> None:
     response = await post_ingest(world, {"path": str(world.library / "2020"), "include": ["*.jpg"]})
     assert response.status_code == 202
-    assert response.json() == {"request_id": "req-1", "path": str((world.library / "2020").resolve())}
+    assert response.json() == {  # session_id 0: this gateway has no sessions, it only sends the command
+        "request_id": "req-1", "path": str((world.library / "2020").resolve()), "session_id": 0,
+    }
     relative = await post_ingest(world, {"path": "2020", "exclude": [".*"]})
     assert relative.status_code == 202
     assert world.ingest.calls[1] == ((world.library / "2020").resolve(), (), (".*",))

@@ -86,3 +86,31 @@ def test_text_and_orientation_cleaning() -> None:
     assert imaging.orientation({imaging.ORIENTATION_TAG: 0}) == 1
     assert imaging.orientation({imaging.ORIENTATION_TAG: 9}) == 1
     assert exif.camera({exif.MAKE: "Apple", exif.MODEL: "iPhone 7"}) == ("Apple", "iPhone 7")
+
+
+def test_gps_time_and_iptc_date_come_between_digitized_and_datetime() -> None:
+    gps_block = {exif.GPS_DATE: "2008:10:23", exif.GPS_TIME: (IFDRational(14, 1), IFDRational(27, 1),
+                                                               IFDRational(724, 100))}
+    modified = {exif.DATETIME: "2008:11:01 21:15:07"}
+    got = exif.capture_time(modified, {}, NOW, gps_ifd=gps_block)
+    assert got == exif.CaptureTime(datetime(2008, 10, 23, 14, 27, 7, 240000, tzinfo=UTC), "exif:GPSDateTime")
+    iptc = {exif.IPTC_DATE_CREATED: b"20220110", exif.IPTC_TIME_CREATED: b"151544-0400"}
+    assert exif.capture_time(modified, {}, NOW, gps_ifd=gps_block, iptc=iptc) == exif.CaptureTime(
+        datetime(2022, 1, 10, 15, 15, 44, tzinfo=timezone(timedelta(hours=-4))), "iptc:DateCreated")
+    day_only = {exif.IPTC_DATE_CREATED: [b"20220110"]}
+    assert exif.capture_time(modified, {}, NOW, iptc=day_only) == exif.CaptureTime(
+        datetime(2022, 1, 10, tzinfo=UTC), "iptc:DateCreated:local")
+    original = {exif.DATETIME_ORIGINAL: "2008:10:22 16:28:39"}
+    first = exif.capture_time(modified, original, NOW, gps_ifd=gps_block, iptc=iptc)
+    assert first is not None and first.source == "exif:DateTimeOriginal:local"
+
+
+def test_broken_gps_and_iptc_dates_fall_through() -> None:
+    bad_day = {exif.GPS_DATE: "1999:99:99", exif.GPS_TIME: (IFDRational(1, 1),) * 3}
+    bad_time = {exif.GPS_DATE: "2020:01:01", exif.GPS_TIME: (IFDRational(25, 1), IFDRational(0, 1),
+                                                              IFDRational(0, 1))}
+    nan_time = {exif.GPS_DATE: "2020:01:01", exif.GPS_TIME: (IFDRational(0, 0),) * 3}
+    for block in (bad_day, bad_time, nan_time, {exif.GPS_DATE: "2020:01:01"}):
+        assert exif.capture_time({}, {}, NOW, gps_ifd=block) is None
+    assert exif.capture_time({}, {}, NOW, iptc={exif.IPTC_TIME_CREATED: b"143000+0000"}) is None
+    assert exif.capture_time({}, {}, NOW, iptc={exif.IPTC_DATE_CREATED: b"20221340"}) is None

@@ -1,31 +1,29 @@
-"""The ingest handler driven with fakes at its ports (store, publisher, message)."""
+"""The per-file ingest pipeline driven with fakes at its ports (store, publisher)."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import shutil
-import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 from google.protobuf.message import Message
 
-from imgsearch.common.bus import Delivery
-from imgsearch.common.errors import BadImage, InvalidInput, NotFound, OutsideLibrary, Unavailable
+from imgsearch.common.errors import BadImage, Unavailable
 from imgsearch.common.imaging import configure_decoders
+from imgsearch.common.perceptual import PerceptualHashes
 from imgsearch.common.subjects import IMAGES_INGESTED, failed_subject
-from imgsearch.events.v1.events_pb2 import ImageFailed, ImageIngested, IngestRequested
+from imgsearch.events.v1.events_pb2 import ImageFailed, ImageIngested
 from imgsearch.ingest import domain, handlers
 from imgsearch.ingest.domain import folders_of
-from imgsearch.ingest.handlers import IngestConfig, IngestHandler
+from imgsearch.ingest.handlers import FileOutcome, IngestConfig, IngestHandler, IngestReport
 from imgsearch.ingest.probe import ImageInfo, ProbeLimits
 from imgsearch.ingest.repository import KnownPath
-from imgsearch.ingest.scan import ScannedFile
+from imgsearch.ingest.scan import PathFilter, ScannedFile, scan
 
 
 @dataclass
@@ -33,6 +31,7 @@ class FakeStore:
     files: dict[str, tuple[int, int, str, str | None, str | None]] = field(default_factory=dict)
     images: dict[str, ImageInfo] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, PerceptualHashes] = field(default_factory=dict)
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]:
         return {f.path for f in files if self.files.get(str(f.path), (0, 0))[:2] == (f.size, f.mtime_ns)}
@@ -41,6 +40,10 @@ class FakeStore:
         assert thumbnail.name == f"{image_id}.jpg"
         assert type(image) is ImageInfo  # no pixels are carried past the thumbnail
         self.images[image_id] = image
+
+    async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None:
+        assert image_id in self.images  # after the image row
+        self.hashes[image_id] = hashes
 
     async def paths_of(self, image_id: str) -> list[KnownPath]:
         return [KnownPath(p, self.roots[p]) for p, row in sorted(self.files.items()) if row[3] == image_id]
@@ -73,25 +76,6 @@ class FakePublisher:
         return True
 
 
-@dataclass
-class StoppingPublisher(FakePublisher):
-    """Sets stop while publishing: the shutdown arrives after the last file was listed."""
-
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool:
-        self.stop.set()
-        return await super().publish(subject, message, msg_id)
-
-
-@dataclass
-class FakeMsg:
-    beats: int = 0
-
-    async def in_progress(self) -> None:
-        self.beats += 1
-
-
 @pytest.fixture
 def library(tmp_path: Path, shared_data: Path) -> Path:
     root = tmp_path / "lib"
@@ -120,14 +104,29 @@ def handler_parts(tmp_path: Path, library: Path) -> tuple[IngestHandler, FakeSto
     return handler, store, publisher
 
 
-def _request(path: Path, **kwargs: Any) -> IngestRequested:
-    return IngestRequested(path=str(path), request_id="r1", **kwargs)
+async def _ingest(handler: IngestHandler, path: Path, include: Sequence[str] = ()) -> IngestReport:
+    """What an ingest session does with a folder: walk it, settle the unchanged files, read the others
+    through the handler (concurrently, as the claim loop does)."""
+    config = handler.config
+    target, root = domain.resolve_request(str(path), config.roots)
+    path_filter = PathFilter.of(list(include) or config.default_include, config.default_exclude)
+    files = list(scan(target, config.roots, path_filter))
+    unchanged = await handler.store.unchanged(files)
+    report = IngestReport(scanned=len(files), unchanged=len(unchanged))
+    outcomes = await asyncio.gather(
+        *(handler.ingest_file(f, root, report) for f in files if f.path not in unchanged),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return report
 
 
 async def test_good_bad_and_rescan(handler_parts: tuple[IngestHandler, FakeStore, FakePublisher],
                                    library: Path) -> None:
     handler, store, publisher = handler_parts
-    report = await handler.ingest(_request(library))
+    report = await _ingest(handler, library)
     assert (report.scanned, report.ingested, report.failed, report.published) == (4, 2, 2, 2)
     bad = store.files[str(library / "a" / "bad.jpg")]
     assert bad[2:] == ("failed", None, "not a recognised image format")
@@ -136,13 +135,14 @@ async def test_good_bad_and_rescan(handler_parts: tuple[IngestHandler, FakeStore
     assert (photo.width, photo.height, photo.format) == (600, 450, "JPEG")
     assert list(photo.folders) == [*_ancestors(library), str(library), str(library / "a")]
     assert photo.library_root == str(library)
+    assert set(store.hashes) == set(store.images)  # every good image is hashed for near duplicates
     # integrators hear about the bad files too: one images.failed.ingest event each, with the reason
     failures = {Path(f.path).name: f for f in publisher.failures}
     assert set(failures) == {"bad.jpg", "bomb.png"}
     bad_event = failures["bad.jpg"]
     assert (bad_event.stage, bad_event.reason) == ("ingest", "not a recognised image format")
 
-    again = await handler.ingest(_request(library))
+    again = await _ingest(handler, library)
     assert (again.scanned, again.unchanged, again.published) == (4, 4, 0)
     assert len(publisher.failures) == 2  # a rescan says nothing new about unchanged bad files
 
@@ -151,11 +151,11 @@ async def test_same_content_at_a_second_path_is_published_with_all_folders(
     handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path
 ) -> None:
     handler, store, publisher = handler_parts
-    await handler.ingest(_request(library))
+    await _ingest(handler, library)
     copy = library / "b" / "c" / "flower.jpg"
     copy.parent.mkdir(parents=True)
     shutil.copy(library / "z" / "late" / "flower.jpg", copy)
-    report = await handler.ingest(_request(library, include=["*.jpg"]))
+    report = await _ingest(handler, library, include=["*.jpg"])
     assert (report.ingested, report.published) == (1, 1)
     event = publisher.events[-1]
     assert event.path == str(copy)
@@ -167,48 +167,11 @@ async def test_same_content_at_a_second_path_is_published_with_all_folders(
 async def test_changed_file_is_read_again(handler_parts: tuple[IngestHandler, FakeStore, FakePublisher],
                                           library: Path, shared_data: Path) -> None:
     handler, _, publisher = handler_parts
-    await handler.ingest(_request(library))
+    await _ingest(handler, library)
     shutil.copy(shared_data / "robustness" / "orientation" / "portrait_1.jpg", library / "a" / "bad.jpg")
-    report = await handler.ingest(_request(library))
+    report = await _ingest(handler, library)
     assert (report.unchanged, report.ingested, report.published) == (3, 1, 1)
     assert publisher.events[-1].path.endswith("bad.jpg")
-
-
-async def test_requests_outside_roots_or_odd_are_refused(
-    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path, tmp_path: Path
-) -> None:
-    handler = handler_parts[0]
-    with pytest.raises(OutsideLibrary):
-        await handler.ingest(_request(tmp_path))
-    with pytest.raises(OutsideLibrary):
-        await handler.ingest(_request(library / ".." / "nowhere" / ".."))
-    (library / "escape").symlink_to(tmp_path)
-    with pytest.raises(OutsideLibrary):
-        await handler.ingest(_request(library / "escape"))
-    with pytest.raises(NotFound):
-        await handler.ingest(_request(library / "missing"))
-    with pytest.raises(InvalidInput):
-        await handler.ingest(IngestRequested(path="relative/path"))
-
-
-async def test_stop_finishes_current_files_and_asks_for_redelivery(
-    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path
-) -> None:
-    handler, store, _ = handler_parts
-    handler.stop.set()
-    with pytest.raises(Unavailable, match="interrupted"):
-        await handler.ingest(_request(library))
-    assert store.files == {}
-
-
-async def test_stop_after_the_scan_finished_still_acks(
-    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path
-) -> None:
-    handler, store, _ = handler_parts
-    handler.publisher = StoppingPublisher(stop=handler.stop)
-    report = await handler.ingest(_request(library / "a" / "photo.jpg"))
-    assert handler.stop.is_set() and (report.ingested, report.published) == (1, 1)
-    assert store.files[str(library / "a" / "photo.jpg")][2] == "ingested"
 
 
 async def test_transient_os_error_while_hashing_is_retried_not_failed(
@@ -222,12 +185,12 @@ async def test_transient_os_error_while_hashing_is_retried_not_failed(
 
     monkeypatch.setattr(handlers, "content_hash", no_descriptors)
     with pytest.raises(Unavailable, match="Too many open files"):
-        await handler.ingest(_request(library))
+        await _ingest(handler, library)
     for good in ("a/photo.jpg", "z/late/flower.jpg"):
-        assert str(library / good) not in store.files  # no failed row: the next delivery reads it
+        assert str(library / good) not in store.files  # no failed row: its session reads it again
     assert publisher.events == []
     monkeypatch.undo()
-    report = await handler.ingest(_request(library))
+    report = await _ingest(handler, library)
     assert report.ingested == 2
 
 
@@ -242,24 +205,8 @@ async def test_transient_os_error_while_decoding_is_retried_not_failed(
 
     monkeypatch.setattr("PIL.Image.open", no_descriptors)
     with pytest.raises(Unavailable, match="Too many open files"):
-        await handler.ingest(_request(library / "a" / "photo.jpg"))
+        await _ingest(handler, library / "a" / "photo.jpg")
     assert store.files == {}
-
-
-async def test_request_is_resolved_off_the_event_loop(
-    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    handler = handler_parts[0]
-    threads: list[int] = []
-
-    def recording(raw_path: str, roots: Sequence[Path]) -> tuple[Path, Path]:
-        threads.append(threading.get_ident())
-        return domain.resolve_request(raw_path, roots)
-
-    monkeypatch.setattr(handlers, "resolve_request", recording)
-    await handler.ingest(_request(library / "a" / "photo.jpg"))
-    assert threads and threads[0] != threading.get_ident()
 
 
 async def test_link_swapped_after_the_scan_is_not_read_outside_the_roots(
@@ -271,39 +218,16 @@ async def test_link_swapped_after_the_scan_is_not_read_outside_the_roots(
     shutil.copy(library / "a" / "photo.jpg", outside)
     link = library / "a" / "link.jpg"
     link.symlink_to(library / "a" / "photo.jpg")
-    listed = ScannedFile(link, link.stat().st_size, link.stat().st_mtime_ns)
-
-    def scan_then_swap(*args: object) -> Generator[ScannedFile, None, None]:
-        yield listed  # checked inside the roots at scan time ...
-        link.unlink()
-        link.symlink_to(outside)  # ... and swapped before the read
-
-    monkeypatch.setattr(handlers, "scan", scan_then_swap)
-    report = await handler.ingest(_request(library))
+    listed = ScannedFile(link, link.stat().st_size, link.stat().st_mtime_ns)  # inside the roots when found
+    link.unlink()
+    link.symlink_to(outside)  # ... and swapped before the read
+    report = IngestReport()
+    outcome = await handler.ingest_file(listed, library, report)
+    assert outcome == FileOutcome(None, "file lies outside the library roots")
     assert (report.failed, report.published) == (1, 0) and publisher.events == []
     assert store.files[str(link)][2:] == ("failed", None, "file lies outside the library roots")
     with pytest.raises(BadImage, match="outside the library roots"):
         handler._read(link)
-
-
-async def test_batch_outcomes_and_keepalive(
-    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path, tmp_path: Path
-) -> None:
-    handler, _, _ = handler_parts
-    handler.config = IngestConfig(**{**handler.config.__dict__, "keepalive_s": 0.001})
-    msg = FakeMsg()
-
-    def delivery(data: bytes) -> Delivery:
-        return Delivery("imgsearch.v1.commands.ingest", data, 1, 1, cast(Any, msg))
-
-    outcomes = await handler([
-        delivery(_request(library).SerializeToString()),
-        delivery(_request(tmp_path).SerializeToString()),
-        delivery(b"\xff\xff\xff"),
-    ])
-    assert outcomes[0] is None
-    assert isinstance(outcomes[1], OutsideLibrary) and isinstance(outcomes[2], InvalidInput)
-    assert msg.beats >= 1
 
 
 def test_folders_of_every_path() -> None:

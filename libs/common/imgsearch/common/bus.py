@@ -9,6 +9,7 @@ Ack policy (decided by imgsearch.common.errors):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +20,19 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, ServiceUnavailableError
 
 from imgsearch.common.errors import Disposition, ImgSearchError, InvalidInput, Unavailable
 from imgsearch.common.settings import ConsumerSettings
 from imgsearch.common.subjects import STREAMS, StreamSpec
 
 log = logging.getLogger(__name__)
+
+# What a JetStream API call raises while the server is down, restarting or electing its meta leader.
+_UNREACHABLE = (
+    NatsTimeoutError, TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionReconnectingError,
+    ServiceUnavailableError,
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,9 @@ class Bus:
         stop: asyncio.Event,
     ) -> None:
         """Run a durable pull consumer until stop is set, then finish the batches in flight."""
-        consumer = await self._pull_subscription(spec)
+        consumer = await self._bind_until_stopped(spec, stop)
+        if consumer is None:  # stopped while NATS was unreachable: nothing was fetched
+            return
         queue: asyncio.Queue[list[Msg] | None] = asyncio.Queue()
         # Fetch only for an idle worker: a fetched message waits for no one (its ack_wait is running).
         idle = asyncio.Semaphore(spec.concurrency)
@@ -184,6 +193,22 @@ class Bus:
 
         await asyncio.gather(fetcher(), *(worker() for _ in range(spec.concurrency)))
         await consumer.unsubscribe()
+
+    async def _bind_until_stopped(
+        self, spec: ConsumerSpec, stop: asyncio.Event
+    ) -> JetStreamContext.PullSubscription | None:
+        """The pull subscription, retried while NATS or JetStream can't answer (a server restart, or the
+        service reaching this point during an outage): a NATS outage must not end the service."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                return await self._pull_subscription(spec)
+            except _UNREACHABLE as exc:
+                log.warning("consumer %s not bound yet (%r); retrying in %.1fs", spec.durable, exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(2 * delay, 5.0)
+        return None
 
     async def _pull_subscription(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
         config = api.ConsumerConfig(

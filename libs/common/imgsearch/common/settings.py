@@ -73,6 +73,28 @@ class IngestSettings(BaseModel):
     max_file_bytes: int = 512 * 1024 * 1024
     thumbnail_size: int = 384
     workers: int = 2
+    # Ingest sessions (README "Ingest sessions"): how the service claims and schedules files.
+    # Share of claims per priority class (high, normal, low, bulk) while several have work.
+    priority_weights: list[int] = Field(default_factory=lambda: [64, 16, 4, 1])
+    claim_batch: int = 4  # files per claim: small, so a new high-priority session is served soon
+    lease_s: float = 60.0  # a claimed file returns to its session if its worker is silent this long
+    max_attempts: int = 3  # claims of one file that never ended (its worker died): then it fails
+    max_downstream_backlog: int = 256  # images waiting in embed/faces before claiming pauses; 0 = off
+    discovery_chunk: int = 500  # files written per trip while a session walks its folders
+    worker_id: str = ""  # names this worker's leases (default: the host name); must differ per replica
+
+
+class WatchSettings(BaseModel):
+    """The ingest service watches the library roots: inotify where the OS has it, plus a periodic rescan
+    (the ground truth: a walk compared with the files table)."""
+
+    enabled: bool = True
+    rescan_interval_s: float = 300.0  # full rescan of every root; 0 = none (file-system events only)
+    debounce_s: float = 2.0  # file-system events are gathered this long before their folders are rescanned
+    inotify: bool = True  # use inotify when available (Linux); off: the periodic rescan only
+    # New files are picked up in folders that already hold ingested files (and new folders below them);
+    # true: anywhere under the roots (configuring a root then imports all of it).
+    import_new_folders: bool = False
 
 
 class FacesSettings(BaseModel):
@@ -101,6 +123,16 @@ class ClusteringSettings(BaseModel):
     full_every_new_share: float = 0.2  # re-cluster from scratch once new faces exceed this share
 
 
+class DuplicatesSettings(BaseModel):
+    # Bits (of 64) within which two perceptual hashes make a near-duplicate pair. Pairs are found at
+    # ingest with this value; listing uses it too, so lowering it later works, raising it needs a re-ingest.
+    near_threshold: int = Field(default=6, ge=0, le=16)
+
+
+class BrowseSettings(BaseModel):
+    cache_directories: int = Field(default=100_000, ge=1)  # directories whose image counts are remembered
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -124,9 +156,12 @@ class Settings(BaseSettings):
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     faces: FacesSettings = Field(default_factory=FacesSettings)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
     clustering: ClusteringSettings = Field(default_factory=ClusteringSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+    duplicates: DuplicatesSettings = Field(default_factory=DuplicatesSettings)
+    browse: BrowseSettings = Field(default_factory=BrowseSettings)
 
     @property
     def thumbnails_dir(self) -> Path:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 IMAGES_INGESTED = "imgsearch.v1.images.ingested"
 IMAGES_EMBEDDED = "imgsearch.v1.images.embedded"
 IMAGES_FAILED = "imgsearch.v1.images.failed"  # .<stage> appended
+IMAGES_DELETED = "imgsearch.v1.images.deleted"  # a path (or the whole image) left the library
 FACES_DETECTED = "imgsearch.v1.faces.detected"
 FACES_ASSIGNED = "imgsearch.v1.faces.assigned"
 PEOPLE_CHANGED = "imgsearch.v1.people.changed"

@@ -7,11 +7,15 @@ import logging
 from typing import TYPE_CHECKING
 
 from imgsearch.common.bus import ConsumerSpec, configured_consumer
+from imgsearch.common.db.image_paths import ImagePaths
 from imgsearch.common.deps import Deps
+from imgsearch.common.image_deletions import dead_letters
 from imgsearch.common.imaging import configure_decoders
+from imgsearch.common.runtime import run_together
 from imgsearch.common.settings import Settings
-from imgsearch.common.subjects import EVENTS, IMAGES_INGESTED
+from imgsearch.common.subjects import EVENTS, IMAGES_DELETED, IMAGES_INGESTED
 from imgsearch.common.vectors.port import IMAGES_COLLECTION
+from imgsearch.embed.deletions import DURABLE_DELETES, EmbedDeletions
 from imgsearch.embed.handlers import DURABLE, EmbedHandlers
 from imgsearch.embed.pipeline import EmbedPipeline
 
@@ -49,6 +53,13 @@ async def serve(
     log.info("embed consumes %s (durable %s) with %s/%s, batch %d", IMAGES_INGESTED, DURABLE, info.model,
              info.pretrained, settings.clip.batch_size)
     try:
-        await deps.bus.consume(consumer_spec(settings), handlers.embed_batch, handlers.dead_letter, stop)
+        await run_together([
+            deps.bus.consume(consumer_spec(settings), handlers.embed_batch, handlers.dead_letter, stop),
+            deps.bus.consume(
+                configured_consumer(settings.consumer, EVENTS.name, DURABLE_DELETES, IMAGES_DELETED, 64),
+                EmbedDeletions(deps.vectors, ImagePaths(deps.pool)).handle_batch,
+                dead_letters(deps.images, EVENTS.name, DURABLE_DELETES), stop,
+            ),
+        ], stop)
     finally:
         await asyncio.to_thread(pipeline.close)

@@ -147,6 +147,10 @@ def payload_for(event: ev.ImageIngested, known: dict[str, Any] | None) -> dict[s
     payload: dict[str, Any] = {"image_id": event.image_id, "folders": sorted(folders)}
     if event.HasField("taken_at"):
         payload["taken_at"] = event.taken_at.seconds + event.taken_at.nanos / 1e9
+    if event.HasField("location"):
+        payload["location"] = {"lat": event.location.lat, "lon": event.location.lon}
+    if event.camera:
+        payload["camera"] = event.camera
     return payload
 
 

@@ -8,8 +8,10 @@ import os
 
 from imgsearch.common.bus import configured_consumer
 from imgsearch.common.db.face_records import BackendRecord, FaceStore
+from imgsearch.common.db.image_paths import ImagePaths
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import ModelMismatch
+from imgsearch.common.image_deletions import dead_letters
 from imgsearch.common.imaging import configure_decoders
 from imgsearch.common.runtime import run_together
 from imgsearch.common.settings import Settings
@@ -18,6 +20,7 @@ from imgsearch.common.subjects import (
     COMMANDS,
     COMMANDS_DETECT_FACES,
     EVENTS,
+    IMAGES_DELETED,
     IMAGES_INGESTED,
     PEOPLE_CHANGED,
 )
@@ -25,6 +28,7 @@ from imgsearch.common.vectors.port import FACES_COLLECTION, CollectionSpec
 from imgsearch.faces.backends.port import FaceBackend
 from imgsearch.faces.calibration import calibration_for
 from imgsearch.faces.dead_letters import FacesDeadLetters
+from imgsearch.faces.deletions import DURABLE_DELETES, FaceDeletions
 from imgsearch.faces.detection import DetectionConfig, FaceDetection
 from imgsearch.faces.people_events import PeopleEvents
 
@@ -115,6 +119,10 @@ async def serve(
         settings.faces.prototypes_per_era,
         on_people_changed=detection.invalidate_people,
     )
+    deletions = FaceDeletions(
+        store, deps.vectors, ImagePaths(deps.pool), settings.face_crops_dir,
+        settings.faces.prototypes_per_era, on_people_changed=detection.invalidate_people,
+    )
     letters = FacesDeadLetters(deps.images, store, deps.bus, EVENTS.name, DURABLE)
     reindex_letters = FacesDeadLetters(deps.images, store, deps.bus, COMMANDS.name, DURABLE_REINDEX)
     batch = max(settings.faces.batch_size, workers)
@@ -150,6 +158,12 @@ async def serve(
             configured_consumer(policy, EVENTS.name, DURABLE_CLUSTERS, CLUSTERS_UPDATED, 16),
             people.handle_batch,
             letters.people,
+            stop,
+        ),
+        deps.bus.consume(
+            configured_consumer(policy, EVENTS.name, DURABLE_DELETES, IMAGES_DELETED, 64),
+            deletions.handle_batch,
+            dead_letters(deps.images, EVENTS.name, DURABLE_DELETES),
             stop,
         ),
     ]

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imgsearch.common.bus import Delivery
@@ -78,9 +78,14 @@ class FaceDetection:
         jobs: list[DetectJob | InvalidInput] = []
         for delivery in deliveries:
             try:
-                jobs.append(parse_detect_job(delivery.subject, delivery.data))
+                job = parse_detect_job(delivery.subject, delivery.data)
             except InvalidInput as exc:
                 jobs.append(exc)
+                continue
+            # A redelivery may follow a crash or a failed vector write *after* the rows were committed
+            # with faces_status done: skipping it as done would leave the faces without vectors for good.
+            # Detect again instead (idempotent: same boxes → same face ids, persons and clusters kept).
+            jobs.append(replace(job, forced=True) if delivery.deliveries > 1 else job)
         return list(await asyncio.gather(*(self._one(job) for job in jobs)))
 
     async def _one(self, job: DetectJob | InvalidInput) -> Outcome:

@@ -27,7 +27,7 @@ def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
 class DetectJob:
     image_id: str
     path: Path
-    forced: bool = False  # a re-index command: detect even when the image's faces are done
+    forced: bool = False  # a re-index command or a redelivery: detect even when the image's faces are done
 
 
 def parse_detect_job(subject: str, data: bytes) -> DetectJob:

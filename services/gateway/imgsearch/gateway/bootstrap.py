@@ -12,15 +12,22 @@ from pathlib import Path
 import uvicorn
 
 from imgsearch.common.bus import Bus
+from imgsearch.common.db.cameras import CameraRepository
+from imgsearch.common.db.duplicates import DuplicatesRepository
 from imgsearch.common.db.people import PeopleRepository
+from imgsearch.common.db.sessions import SessionRepository
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import ConfigurationError, Unavailable
 from imgsearch.common.settings import Settings
 from imgsearch.gateway.api.grpc import GrpcServer
 from imgsearch.gateway.api.http import create_app
+from imgsearch.gateway.browse import DirectoryBrowser
 from imgsearch.gateway.files import LibraryRoots
+from imgsearch.gateway.library import LibraryCatalog
 from imgsearch.gateway.people import PeopleService
 from imgsearch.gateway.service import Gateway, IngestRequester
+from imgsearch.gateway.sessions import IngestSessions, SessionWaker
+from imgsearch.reconcile.service import Reconciler
 from imgsearch.search.client import SearchClient
 
 log = logging.getLogger(__name__)
@@ -37,10 +44,17 @@ def build_gateway(settings: Settings, deps: Deps) -> Gateway:
             await conn.execute("SELECT 1")
 
     people = PeopleService(PeopleRepository(deps.pool), deps.bus.publish, crops_dir=settings.face_crops_dir)
+    library = LibraryRoots(settings.library_roots)
+    catalog = LibraryCatalog(
+        DirectoryBrowser(library, settings.ingest.exclude, settings.browse.cache_directories),
+        DuplicatesRepository(deps.pool), settings.duplicates.near_threshold,
+    )
     return Gateway(
         search=SearchClient(deps.bus), images=deps.images, request_ingest=ingest_requester(deps.bus),
-        library=LibraryRoots(settings.library_roots), thumbnails_dir=settings.thumbnails_dir,
-        probes={"nats": nats, "postgres": postgres}, people=people,
+        library=library, thumbnails_dir=settings.thumbnails_dir, catalog=catalog,
+        probes={"nats": nats, "postgres": postgres}, people=people, cameras=CameraRepository(deps.pool),
+        reconciler=Reconciler(deps),
+        sessions=IngestSessions(SessionRepository(deps.pool), library, session_waker(deps.bus)),
     )
 
 
@@ -52,6 +66,16 @@ def ingest_requester(bus: Bus) -> IngestRequester:
         return request_id
 
     return request
+
+
+def session_waker(bus: Bus) -> SessionWaker:
+    async def wake(session_id: int, folder: Path) -> str:
+        from imgsearch.ingest.commands import request_ingest
+
+        request_id: str = await request_ingest(bus, folder, session_id=session_id)
+        return request_id
+
+    return wake
 
 
 class GatewayServers:

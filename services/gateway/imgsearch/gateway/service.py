@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.db.cameras import CameraCount
 from imgsearch.common.db.images import ImageRecord
-from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound
+from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound, Unavailable
 from imgsearch.gateway.files import LibraryRoots, search_folder
 
 if TYPE_CHECKING:  # people.py builds on this module
+    from imgsearch.gateway.admin import ReconcilePort
+    from imgsearch.gateway.library import LibraryCatalog
     from imgsearch.gateway.people import PeopleService
+    from imgsearch.gateway.sessions import IngestSessions
 
 _IMAGE_ID = re.compile(r"[0-9a-f]{64}")
 PROBE_TIMEOUT_S = 2.0
@@ -38,6 +42,12 @@ class ImageLookup(Protocol):
     async def get(self, image_id: str) -> ImageRecord | None: ...
 
 
+class CameraLister(Protocol):
+    """imgsearch.common.db.cameras.CameraRepository."""
+
+    async def counts(self) -> list[CameraCount]: ...
+
+
 # request_ingest(path, include, exclude) -> request id (publishes an IngestRequested command)
 IngestRequester = Callable[[Path, Sequence[str], Sequence[str]], Awaitable[str]]
 # a readiness probe: returns when the dependency answers, raises otherwise
@@ -48,13 +58,16 @@ Probe = Callable[[], Awaitable[None]]
 class IngestAccepted:
     request_id: str
     path: Path
+    session_id: int = 0  # the ingest session made for it (0: this gateway has no sessions)
 
 
 class Gateway:
     def __init__(
         self, search: SearchPort, images: ImageLookup, request_ingest: IngestRequester,
         library: LibraryRoots, thumbnails_dir: Path, probes: Mapping[str, Probe],
-        people: PeopleService | None = None,
+        people: PeopleService | None = None, cameras: CameraLister | None = None,
+        catalog: LibraryCatalog | None = None, reconciler: ReconcilePort | None = None,
+        sessions: IngestSessions | None = None,
     ) -> None:
         self.search = search
         self.images = images
@@ -63,6 +76,10 @@ class Gateway:
         self.thumbnails_dir = thumbnails_dir
         self.probes = probes
         self.people = people  # None: no People API (REST routes and gRPC service left out)
+        self.catalog = catalog  # None: no browse / duplicates API (REST routes and gRPC service left out)
+        self.reconciler = reconciler  # None: no operator API (POST /api/v1/reconcile, gRPC Admin)
+        self.camera_lister = cameras  # None: GET /api/v1/cameras answers Unavailable
+        self.sessions = sessions  # None: no sessions API; an ingest only sends the command
 
     async def search_text(self, request: pb.TextSearchRequest) -> pb.SearchResponse:
         request.filters.folder = search_folder(request.filters.folder)  # the search service checks the rest
@@ -79,6 +96,11 @@ class Gateway:
         if record is None:
             raise NotFound(f"no image {image_id}")
         return record
+
+    async def cameras(self) -> list[CameraCount]:
+        if self.camera_lister is None:
+            raise Unavailable("this gateway has no image database to list cameras from")
+        return await self.camera_lister.counts()
 
     async def thumbnail(self, image_id: str) -> Path:
         record = await self.image(image_id)
@@ -98,6 +120,9 @@ class Gateway:
     async def ingest(self, path: str, include: Sequence[str], exclude: Sequence[str]) -> IngestAccepted:
         check_ingest_request(path, include, exclude)
         folder = self.library.folder(path)
+        if self.sessions is not None:  # a normal-priority session over the whole folder
+            view = await self.sessions.create(path, (), "normal", include, exclude)
+            return IngestAccepted(f"session-{view.record.id}", Path(view.record.root), view.record.id)
         request_id = await self.request_ingest(folder, tuple(include), tuple(exclude))
         return IngestAccepted(request_id=request_id, path=folder)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Sequence
+from pathlib import Path
 
 from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary
+from imgsearch.common.folders import folders_of
 from imgsearch.ingest.scan import inside
+
+__all__ = ["folders_of", "resolve_request"]
 
 
 def resolve_request(raw_path: str, roots: Sequence[Path]) -> tuple[Path, Path]:
@@ -31,19 +34,3 @@ def resolve_request(raw_path: str, roots: Sequence[Path]) -> tuple[Path, Path]:
     if root is None:
         raise OutsideLibrary(f"{raw_path} is outside the library roots")
     return resolved, root
-
-
-def folders_of(paths: Iterable[tuple[str, str]]) -> list[str]:
-    """Every ancestor folder of each file (from "/" down to its parent), over all (path, root) pairs
-    whose path lies under its library root.
-
-    The vector payload keeps them all, so a folder filter finds an image under any of its paths,
-    also for a folder above a library root (``/home/me`` for a root ``/home/me/Pictures``)."""
-    folders: set[str] = set()
-    for path, root in paths:
-        parent, top = PurePosixPath(path).parent, PurePosixPath(root)
-        if parent != top and not parent.is_relative_to(top):
-            continue
-        for depth in range(1, len(parent.parts) + 1):
-            folders.add(str(PurePosixPath(*parent.parts[:depth])))
-    return sorted(folders)

@@ -21,15 +21,20 @@ DATETIME_ORIGINAL, DATETIME_DIGITIZED = 0x9003, 0x9004
 OFFSET_TIME, OFFSET_TIME_ORIGINAL, OFFSET_TIME_DIGITIZED = 0x9010, 0x9011, 0x9012
 SUBSEC_TIME, SUBSEC_TIME_ORIGINAL, SUBSEC_TIME_DIGITIZED = 0x9290, 0x9291, 0x9292
 GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON, GPS_ALT_REF, GPS_ALT = 1, 2, 3, 4, 5, 6
+GPS_TIME, GPS_DATE = 7, 29
+IPTC_DATE_CREATED, IPTC_TIME_CREATED = (2, 55), (2, 60)
 
 # (tag, its offset tag, its sub-second tag, source name), best first. DateTimeDigitized beats
 # DateTime: DateTime is rewritten by editors, Digitized usually still says when the shot was made.
+# Between them (see capture_time): IPTC DateCreated, then the GPS fix time (UTC).
 _DATE_TAGS = (
     (DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL, SUBSEC_TIME_ORIGINAL, "exif:DateTimeOriginal"),
     (DATETIME_DIGITIZED, OFFSET_TIME_DIGITIZED, SUBSEC_TIME_DIGITIZED, "exif:DateTimeDigitized"),
-    (DATETIME, OFFSET_TIME, SUBSEC_TIME, "exif:DateTime"),
 )
+_MODIFIED = (DATETIME, OFFSET_TIME, SUBSEC_TIME, "exif:DateTime")
 _DATE = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_DAY = re.compile(r"^\s*(\d{4})[:\-/]?(\d{2})[:\-/]?(\d{2})\s*$")
+_IPTC_TIME = re.compile(r"^\s*(\d{2}):?(\d{2}):?(\d{2})\s*([+-]\d{2}:?\d{2}|Z)?\s*$")
 _OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
 _FIRST_PHOTO_YEAR = 1826
 _MAX_TEXT = 200
@@ -64,22 +69,84 @@ def camera(ifd0: Mapping[int, Any]) -> tuple[str | None, str | None]:
     return text(ifd0.get(MAKE)), text(ifd0.get(MODEL))
 
 
-def capture_time(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any], now: datetime | None = None
+def capture_time(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any], now: datetime | None = None, *,
+                 gps_ifd: Mapping[int, Any] | None = None, iptc: Mapping[tuple[int, int], Any] | None = None
                  ) -> CaptureTime | None:
+    """The first plausible date of: EXIF DateTimeOriginal, DateTimeDigitized (each with its offset and
+    sub-seconds), IPTC DateCreated (+ TimeCreated), the GPS date and time, EXIF DateTime. None when
+    none is usable: the caller falls back to the file's time."""
     now = now or datetime.now(UTC)
-    for tag, offset_tag, subsec_tag, source in _DATE_TAGS:
-        raw = exif_ifd.get(tag, ifd0.get(tag))
-        parsed = _parse_datetime(text(raw))
-        if parsed is None:
-            continue
-        micros = _subsec_micros(text(exif_ifd.get(subsec_tag)))
-        offset = _parse_offset(text(exif_ifd.get(offset_tag)))
-        value = parsed.replace(microsecond=micros, tzinfo=offset or UTC)
+    candidates = [
+        *(_exif_candidate(ifd0, exif_ifd, entry) for entry in _DATE_TAGS),
+        _iptc_candidate(iptc or {}),
+        _gps_candidate(gps_ifd or {}),
+        _exif_candidate(ifd0, exif_ifd, _MODIFIED),
+    ]
+    for candidate in candidates:
         # A clock set to 2099 or a date before photography existed is noise, not a capture time.
-        if value.year < _FIRST_PHOTO_YEAR or value > now + timedelta(days=2):
-            continue
-        return CaptureTime(value, source if offset else f"{source}:local")
+        if candidate is not None and candidate.taken_at.year >= _FIRST_PHOTO_YEAR and (
+                candidate.taken_at <= now + timedelta(days=2)):
+            return candidate
     return None
+
+
+def _exif_candidate(ifd0: Mapping[int, Any], exif_ifd: Mapping[int, Any],
+                    entry: tuple[int, int, int, str]) -> CaptureTime | None:
+    tag, offset_tag, subsec_tag, source = entry
+    parsed = _parse_datetime(text(exif_ifd.get(tag, ifd0.get(tag))))
+    if parsed is None:
+        return None
+    micros = _subsec_micros(text(exif_ifd.get(subsec_tag)))
+    offset = _parse_offset(text(exif_ifd.get(offset_tag)))
+    value = parsed.replace(microsecond=micros, tzinfo=offset or UTC)
+    return CaptureTime(value, source if offset else f"{source}:local")
+
+
+def _iptc_candidate(iptc: Mapping[tuple[int, int], Any]) -> CaptureTime | None:
+    """IPTC DateCreated "YYYYMMDD" with TimeCreated "HHMMSS±HHMM" (midnight when the time is absent)."""
+    day = _parse_day(text(_first(iptc.get(IPTC_DATE_CREATED))))
+    if day is None:
+        return None
+    clock = _IPTC_TIME.match(text(_first(iptc.get(IPTC_TIME_CREATED))) or "")
+    hour, minute, second = (int(part) for part in clock.groups()[:3]) if clock else (0, 0, 0)
+    offset = _parse_offset(clock.group(4)) if clock and clock.group(4) else None
+    try:
+        value = datetime(day[0], day[1], day[2], hour, minute, second, tzinfo=offset or UTC)
+    except ValueError:
+        return None
+    return CaptureTime(value, "iptc:DateCreated" if offset else "iptc:DateCreated:local")
+
+
+def _gps_candidate(gps_ifd: Mapping[int, Any]) -> CaptureTime | None:
+    """GPSDateStamp + GPSTimeStamp: the satellite fix time, always UTC."""
+    day = _parse_day(text(gps_ifd.get(GPS_DATE)))
+    clock = gps_ifd.get(GPS_TIME)
+    if day is None or not isinstance(clock, tuple | list) or len(clock) != 3:
+        return None
+    parts = [_number(part) for part in clock]
+    if any(part is None or part < 0 for part in parts):
+        return None
+    seconds = sum(float(part or 0) * 60.0 ** (2 - i) for i, part in enumerate(parts))
+    if seconds >= 86_400:
+        return None
+    try:
+        midnight = datetime(day[0], day[1], day[2], tzinfo=UTC)
+    except ValueError:  # "1999:99:99"
+        return None
+    return CaptureTime(midnight + timedelta(seconds=round(seconds, 6)), "exif:GPSDateTime")
+
+
+def _parse_day(value: str | None) -> tuple[int, int, int] | None:
+    """(year, month, day) of "YYYY:MM:DD" or "YYYYMMDD", unchecked (datetime() checks the ranges)."""
+    match = _DAY.match(value or "")
+    if not match:
+        return None
+    year, month, day = (int(part) for part in match.groups())
+    return year, month, day
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
 
 
 def gps(gps_ifd: Mapping[int, Any]) -> GpsPosition | None:

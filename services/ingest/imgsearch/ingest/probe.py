@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, IptcImagePlugin, UnidentifiedImageError
 
 from imgsearch.common import imaging
 from imgsearch.common.errors import BadImage, Unavailable
@@ -66,17 +66,18 @@ def probe(path: Path, limits: ProbeLimits) -> ProbedImage:
     """Validate and read one file; a problem of the file raises BadImage with a short reason, a
     transient system error Unavailable."""
     try:
-        size = path.stat().st_size
+        stat = path.stat()
     except OSError as exc:
         raise_if_transient(exc, "cannot stat file")
         raise BadImage(f"cannot stat file: {exc.strerror or exc}") from exc
+    size = stat.st_size
     if size == 0:
         raise BadImage("empty file")
     if size > limits.max_file_bytes:
         raise BadImage(f"file too large: {size} bytes > {limits.max_file_bytes}")
     try:
         with Image.open(path) as img:
-            return _read(img, limits)
+            return _read(img, limits, file_time(stat.st_mtime_ns))
     except BadImage:
         raise
     except Image.DecompressionBombError as exc:
@@ -108,7 +109,14 @@ def reason_of(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:300]
 
 
-def _read(img: Image.Image, limits: ProbeLimits) -> ProbedImage:
+def file_time(mtime_ns: int) -> exif.CaptureTime | None:
+    """The last fallback for taken_at: the file's modification time (None for an unset 1970 clock)."""
+    if mtime_ns <= 0:
+        return None
+    return exif.CaptureTime(datetime.fromtimestamp(mtime_ns / 1e9, UTC), "file:mtime")
+
+
+def _read(img: Image.Image, limits: ProbeLimits, fallback_time: exif.CaptureTime | None) -> ProbedImage:
     width, height = img.size
     if width <= 0 or height <= 0:
         raise BadImage(f"invalid dimensions {width}x{height}")
@@ -121,7 +129,7 @@ def _read(img: Image.Image, limits: ProbeLimits) -> ProbedImage:
     img.load()
     ifd0, exif_ifd, gps_ifd = _exif_blocks(img)
     orientation = imaging.orientation(ifd0)
-    captured = exif.capture_time(ifd0, exif_ifd)
+    captured = exif.capture_time(ifd0, exif_ifd, gps_ifd=gps_ifd, iptc=_iptc(img)) or fallback_time
     position = exif.gps(gps_ifd)
     make, model = exif.camera(ifd0)
     preview = _reduced(img, limits.preview_size)  # a new image: the file's full-size pixels go
@@ -156,6 +164,15 @@ def _exif_blocks(img: Image.Image) -> tuple[Mapping[int, Any], Mapping[int, Any]
     if not isinstance(ifd0, Image.Exif):  # corrupt EXIF: the pixels may still be fine
         return {}, {}, {}
     return ifd0, _sub_ifd(ifd0, exif.EXIF_IFD), _sub_ifd(ifd0, exif.GPS_IFD)
+
+
+def _iptc(img: Image.Image) -> Mapping[tuple[int, int], Any]:
+    """IPTC records of a JPEG or TIFF (for DateCreated); empty when absent or unparsable."""
+    try:
+        records = IptcImagePlugin.getiptcinfo(img)  # type: ignore[arg-type]
+    except Exception:
+        return {}
+    return records if isinstance(records, Mapping) else {}
 
 
 def _sub_ifd(ifd0: Image.Exif, tag: int) -> Mapping[int, Any]:

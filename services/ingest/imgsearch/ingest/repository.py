@@ -13,6 +13,8 @@ from typing import Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
+from imgsearch.common.db.duplicates import DuplicatesRepository
+from imgsearch.common.perceptual import PerceptualHashes
 from imgsearch.ingest.probe import ImageInfo
 from imgsearch.ingest.scan import ScannedFile
 
@@ -28,6 +30,7 @@ class IngestStore(Protocol):
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]: ...
     async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None: ...
+    async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None: ...
     async def paths_of(self, image_id: str) -> list[KnownPath]: ...
     async def record_ingested(self, file: ScannedFile, library_root: Path, image_id: str) -> None: ...
     async def record_failed(self, file: ScannedFile, library_root: Path, reason: str) -> None: ...
@@ -56,8 +59,9 @@ ON CONFLICT (path) DO UPDATE SET
 
 
 class IngestRepository:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, near_threshold: int = 6) -> None:
         self.pool = pool
+        self.near_threshold = near_threshold  # settings.duplicates.near_threshold
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]:
         """The paths whose row matches the file's size and mtime: nothing to read again."""
@@ -78,6 +82,10 @@ class IngestRepository:
                 image.taken_at_source, image.gps_lat, image.gps_lon, image.gps_alt, image.camera_make,
                 image.camera_model, image.orientation, str(thumbnail),
             ))
+
+    async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None:
+        """Perceptual hashes, and the near-duplicate pairs they make with images stored before."""
+        await DuplicatesRepository(self.pool).record_hashes(image_id, hashes, self.near_threshold)
 
     async def paths_of(self, image_id: str) -> list[KnownPath]:
         async with self.pool.connection() as conn:

@@ -17,6 +17,7 @@ import os
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from itertools import islice
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -115,3 +116,18 @@ def _link_allowed(entry: os.DirEntry[str], folder: Path, roots: Sequence[Path]) 
     # A directory inside the scanned folder is walked under its real name already (or it is an
     # ancestor of the link: a loop).
     return not (target.is_dir() and inside(target, [folder]) is not None)
+
+
+def take(files: Generator[ScannedFile, None, None], n: int) -> list[ScannedFile]:
+    """The next n files of a scan (run in a thread: the walk blocks)."""
+    return list(islice(files, n))
+
+
+def storable(path: Path) -> bool:
+    """PostgreSQL text and protobuf strings need UTF-8; a name with undecodable bytes cannot be a key."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning("skipping a file whose name is not valid UTF-8: %r", path)
+        return False
+    return True

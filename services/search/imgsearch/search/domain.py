@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -11,7 +12,7 @@ from imgsearch.common.db.images import ImageRecord
 from imgsearch.common.db.people_records import PeopleImageFilter
 from imgsearch.common.errors import InvalidInput, ModelMismatch
 from imgsearch.common.ids import point_id
-from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter
+from imgsearch.common.vectors.port import CollectionSpec, GeoCircle, ScoredPoint, SearchFilter
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
@@ -19,6 +20,8 @@ MAX_OFFSET = 10_000  # deep pages cost the vector store limit+offset candidates 
 MAX_QUERY_CHARS = 1_000
 MAX_PEOPLE = 50  # person ids in each of people_all / people_any / people_none
 MAX_INT64 = 2**63 - 1
+MAX_RADIUS_KM = 20_000.0  # about half the earth's circumference: a larger circle covers everything
+MAX_CAMERA_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,28 @@ def normalise_folder(folder: str) -> str | None:
     return "/" + normal.lstrip("/")
 
 
+def check_near(lat: float, lon: float, radius_km: float) -> GeoCircle:
+    """A search circle: lat -90..90, lon -180..180, 0 < radius_km <= 20000."""
+    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+        raise InvalidInput(f"latitude must be between -90 and 90 (got {lat})")
+    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+        raise InvalidInput(f"longitude must be between -180 and 180 (got {lon})")
+    if not (math.isfinite(radius_km) and 0.0 < radius_km <= MAX_RADIUS_KM):
+        raise InvalidInput(f"radius_km must be above 0 and at most {MAX_RADIUS_KM:g} (got {radius_km})")
+    return GeoCircle(lat, lon, radius_km)
+
+
+def check_camera(camera: str) -> str | None:
+    """A camera name as GET /api/v1/cameras lists it; whitespace runs count as one space."""
+    name = " ".join(camera.split())
+    if len(name) > MAX_CAMERA_CHARS:
+        raise InvalidInput(f"camera must be at most {MAX_CAMERA_CHARS} characters")
+    return name or None
+
+
 def build_filter(
     taken_after: datetime | None, taken_before: datetime | None, folder: str,
-    exclude_ids: Sequence[str] = (),
+    exclude_ids: Sequence[str] = (), near: GeoCircle | None = None, camera: str | None = None,
 ) -> SearchFilter:
     if taken_after and taken_before and taken_after > taken_before:
         raise InvalidInput(
@@ -98,7 +120,7 @@ def build_filter(
         )
     return SearchFilter(
         taken_after=taken_after, taken_before=taken_before, folder=normalise_folder(folder),
-        exclude_ids=tuple(exclude_ids),
+        exclude_ids=tuple(exclude_ids), near=near, camera=camera,
     )
 
 

@@ -91,9 +91,12 @@ class SearchHandlers:
         self, filters: pb.SearchFilters, exclude_ids: list[str] | None = None
     ) -> tuple[SearchFilter, domain.PeopleQuery]:
         """The checked filter, and the people query that narrows it later (it costs a database query)."""
+        near = filters.near
         search_filter = domain.build_filter(
             filter_datetime(filters, "taken_after"), filter_datetime(filters, "taken_before"),
             filters.folder, exclude_ids or (),
+            near=domain.check_near(near.lat, near.lon, near.radius_km) if filters.HasField("near") else None,
+            camera=domain.check_camera(filters.camera),
         )
         return search_filter, domain.check_people(filters.people_all, filters.people_any, filters.people_none)
 

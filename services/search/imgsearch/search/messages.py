@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.errors import InvalidInput
+from imgsearch.common.vectors.port import GeoCircle
 from imgsearch.search.domain import Hit, PeopleQuery
 
 DATE_RANGE = "0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
@@ -42,14 +43,17 @@ def timestamp(value: datetime) -> Timestamp:
 
 def search_filters(
     taken_after: datetime | None = None, taken_before: datetime | None = None, folder: str | None = None,
-    people: PeopleQuery | None = None,
+    people: PeopleQuery | None = None, near: GeoCircle | None = None, camera: str | None = None,
 ) -> pb.SearchFilters:
     """InvalidInput when a date lies outside what a protobuf Timestamp holds (after conversion to UTC).
     ``people`` comes checked (domain.check_people): an id beyond int64 would not fit the message."""
     people = people or PeopleQuery()
     filters = pb.SearchFilters(
-        folder=folder or "", people_all=people.all_of, people_any=people.any_of, people_none=people.none_of
+        folder=folder or "", people_all=people.all_of, people_any=people.any_of, people_none=people.none_of,
+        camera=camera or "",
     )
+    if near is not None:
+        filters.near.CopyFrom(pb.GeoRadius(lat=near.lat, lon=near.lon, radius_km=near.radius_km))
     for field, value in (("taken_after", taken_after), ("taken_before", taken_before)):
         if value is None:
             continue

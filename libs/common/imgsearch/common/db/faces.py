@@ -138,7 +138,10 @@ class FaceRepository(FaceClustering):
             raise InvalidInput(f"duplicate face ids for image {image_id}")
 
         async def work(conn: AsyncConnection[Any]) -> list[str]:
-            cur = await conn.execute("SELECT taken_at FROM images WHERE id = %s FOR UPDATE", (image_id,))
+            # A file time is not when the photo was taken: eras must not be derived from it.
+            cur = await conn.execute(
+                "SELECT CASE WHEN taken_at_source LIKE 'file:%%' THEN NULL ELSE taken_at END"
+                " FROM images WHERE id = %s FOR UPDATE", (image_id,))
             image = await cur.fetchone()
             if image is None:
                 raise NotFound(f"no image {image_id!r}")

@@ -1,7 +1,8 @@
 """QdrantEdgeStore: the VectorStore port over embedded qdrant-edge, one EdgeShard per collection.
 
 Layout under ``root``: ``<name>/`` the shard, ``<name>.spec.json`` the CollectionSpec that built it,
-``.lock`` flocked by the one process that may use the folder (taken on first use, released by close()).
+``<name>.lock`` flocked by the one process that may use that collection (taken on first use of it,
+released by close()): two processes may share the folder when each uses its own collections.
 Every blocking shard call runs in a worker thread (asyncio.to_thread); EdgeCollection makes them safe
 to run concurrently. The optimizer is ours to schedule: see edge_optimizer.
 """
@@ -27,16 +28,24 @@ from qdrant_edge import (
     Point,
     Query,
     QueryRequest,
+    ScrollRequest,
     UpdateOperation,
 )
 
 from imgsearch.common.errors import InvalidInput, NotFound, Unavailable
 from imgsearch.common.vectors.edge_collection import EdgeCollection
-from imgsearch.common.vectors.edge_disk import lock_folder, recover
+from imgsearch.common.vectors.edge_disk import lock_collection, recover
 from imgsearch.common.vectors.edge_filters import to_edge_filter
 from imgsearch.common.vectors.edge_optimizer import DEFAULT_OPTIMIZER_ARGV, EdgeOptimizer, OptimizePolicy
-from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS
-from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter, VectorPoint
+from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, GEO_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS
+from imgsearch.common.vectors.port import (
+    CollectionSpec,
+    PointPage,
+    ScoredPoint,
+    SearchFilter,
+    StoredPoint,
+    VectorPoint,
+)
 from imgsearch.common.vectors.records import canonical_payloads, points_in_request_order
 from imgsearch.common.vectors.spec import check_spec, read_spec_file, write_spec_file
 
@@ -46,6 +55,7 @@ _INDEXES = {
     **{field: PayloadSchemaType.Keyword for field in KEYWORD_FIELDS},
     **{field: PayloadSchemaType.Float for field in FLOAT_FIELDS},
     **{field: PayloadSchemaType.Integer for field in INTEGER_FIELDS},
+    **{field: PayloadSchemaType.Geo for field in GEO_FIELDS},
 }
 
 
@@ -62,8 +72,8 @@ class QdrantEdgeStore:
         self._root = root
         self._collections: dict[str, EdgeCollection] = {}
         self._specs: dict[str, CollectionSpec] = {}
-        self._open_lock = threading.Lock()  # guards opening, _lock_fd and _closed
-        self._lock_fd: int | None = None
+        self._open_lock = threading.Lock()  # guards opening, _lock_fds and _closed
+        self._lock_fds: dict[str, int] = {}  # collection name → its flocked <name>.lock
         self._closed = False
         self._background_optimize = background_optimize
         self._optimizer = EdgeOptimizer(
@@ -144,6 +154,13 @@ class QdrantEdgeStore:
         collection, _ = await self._collection(name)
         return await asyncio.to_thread(collection.read, lambda shard: shard.count(CountRequest(exact=True)))
 
+    async def scroll(self, name: str, limit: int, offset: str | None = None) -> PointPage:
+        collection, _ = await self._collection(name)
+        request = ScrollRequest(offset=offset, limit=limit, with_payload=True, with_vector=False)
+        records, next_offset = await asyncio.to_thread(collection.read, lambda shard: shard.scroll(request))
+        points = [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+        return PointPage(points, None if next_offset is None else str(next_offset))
+
     async def optimize_now(self, name: str | None = None) -> bool:
         """Optimize one collection (or all open ones) now; True when a shard was rebuilt."""
         self._check_open()
@@ -164,9 +181,9 @@ class QdrantEdgeStore:
             for collection in self._collections.values():
                 collection.close()
             self._collections.clear()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)  # releases the flock
-                self._lock_fd = None
+            for fd in self._lock_fds.values():
+                os.close(fd)  # releases the flock
+            self._lock_fds.clear()
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -179,11 +196,11 @@ class QdrantEdgeStore:
         if self._closed:
             raise Unavailable("vector store is closed")
 
-    def _lock_root(self) -> None:
-        """Called under _open_lock before any recover/open: one process per vectors folder."""
+    def _lock(self, name: str, path: Path) -> None:
+        """Called under _open_lock before any recover/open of a collection: one process per collection."""
         self._check_open()
-        if self._lock_fd is None:
-            self._lock_fd = lock_folder(self._root)
+        if name not in self._lock_fds:
+            self._lock_fds[name] = lock_collection(path)
 
     async def _collection(self, name: str) -> tuple[EdgeCollection, CollectionSpec]:
         self._check_open()
@@ -198,7 +215,7 @@ class QdrantEdgeStore:
     def _open_existing(self, name: str) -> tuple[EdgeCollection, CollectionSpec]:
         path = self._shard_path(name)
         with self._open_lock:
-            self._lock_root()
+            self._lock(name, path)
             if name not in self._collections:
                 recover(path)
                 spec = read_spec_file(_spec_path(path))
@@ -213,7 +230,7 @@ class QdrantEdgeStore:
         if distance is None:
             raise InvalidInput(f"unsupported distance {spec.distance!r}; use one of {sorted(_DISTANCES)}")
         with self._open_lock:
-            self._lock_root()
+            self._lock(name, path)
             if name in self._collections:
                 check_spec(name, self._specs[name], spec)
                 return
@@ -232,7 +249,7 @@ class QdrantEdgeStore:
     def _drop(self, name: str) -> None:
         path = self._shard_path(name)
         with self._open_lock:
-            self._lock_root()
+            self._lock(name, path)
             collection = self._collections.pop(name, None)
             self._specs.pop(name, None)
             if collection is not None:

@@ -38,7 +38,7 @@ from imgsearch.common.errors import ConfigurationError
 OPTIMIZING = ".optimizing"
 REPLACED = ".replaced"
 TRASH = ".trash"
-LOCK_FILE = ".lock"
+LOCK = ".lock"  # <name>.lock: flocked by the one process that uses that collection
 
 
 def side_path(path: Path, suffix: str) -> Path:
@@ -89,17 +89,20 @@ def recover(path: Path) -> None:
     shutil.rmtree(side_path(path, OPTIMIZING), ignore_errors=True)
 
 
-def lock_folder(root: Path) -> int:
-    """Lock ``root`` for this process (exclusive, non-blocking flock); returns the fd to close later."""
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+def lock_collection(path: Path) -> int:
+    """Lock the collection whose shard is ``path`` for this process (exclusive, non-blocking flock on
+    ``<name>.lock`` beside it); returns the fd to close later. Different collections in one folder may be
+    used by different processes (e.g. embed holds ``images``, faces holds ``faces``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(side_path(path, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise ConfigurationError(
-            f"the vectors folder {root} is in use by another process; run all services in one process "
-            "(python -m imgsearch.runner) or use a Qdrant server: IMGSEARCH_QDRANT__URL"
+            f"the vector collection {path.name!r} in {path.parent} is in use by another process; one process"
+            " per collection: run the services that share it in one process (python -m imgsearch.runner)"
+            " or use a Qdrant server: IMGSEARCH_QDRANT__URL"
         ) from None
     except BaseException:
         os.close(fd)

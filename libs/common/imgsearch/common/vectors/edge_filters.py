@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qdrant_edge import FieldCondition, Filter, HasIdCondition, MatchValue, RangeFloat
+from qdrant_edge import FieldCondition, Filter, GeoPoint, GeoRadius, HasIdCondition, MatchValue, RangeFloat
 
 from imgsearch.common.vectors.filter_terms import filter_terms
 from imgsearch.common.vectors.port import SearchFilter
@@ -21,6 +21,11 @@ def to_edge_filter(search_filter: SearchFilter | None) -> Filter | None:
         must.append(FieldCondition("taken_at", range=RangeFloat(gte=terms.taken_gte, lte=terms.taken_lte)))
     if terms.folder:
         must.append(FieldCondition("folders", match=MatchValue(terms.folder)))
+    if terms.near is not None:  # a geo condition never matches a point without a location
+        center = GeoPoint(lon=terms.near.lon, lat=terms.near.lat)
+        must.append(FieldCondition("location", geo_radius=GeoRadius(center, terms.near.radius_km * 1000.0)))
+    if terms.camera:
+        must.append(FieldCondition("camera", match=MatchValue(terms.camera)))
     if terms.include_ids is not None:
         must.append(HasIdCondition(set(terms.include_ids)))
     if terms.exclude_ids:

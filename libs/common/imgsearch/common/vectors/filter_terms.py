@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from imgsearch.common.vectors.port import SearchFilter
+from imgsearch.common.vectors.port import GeoCircle, SearchFilter
 
 # Payload fields the adapters index, with the index kind each needs.
-KEYWORD_FIELDS = ("image_id", "folders")
+KEYWORD_FIELDS = ("image_id", "folders", "camera")
 FLOAT_FIELDS = ("taken_at",)
+GEO_FIELDS = ("location",)
 # Faces and people: ``person_ids`` on images, ``person_id`` / ``cluster_id`` on faces. Indexing a field a
 # collection never holds costs nothing, so every collection gets the same indexes.
 INTEGER_FIELDS = ("person_ids", "person_id", "cluster_id")
@@ -22,6 +23,8 @@ class FilterTerms:
     folder: str | None
     exclude_ids: tuple[str, ...]
     include_ids: tuple[str, ...] | None
+    near: GeoCircle | None = None  # Qdrant takes the radius in metres: near.radius_km * 1000
+    camera: str | None = None
 
     @property
     def has_date_range(self) -> bool:
@@ -46,4 +49,6 @@ def filter_terms(search_filter: SearchFilter | None) -> FilterTerms | None:
         folder=search_filter.folder or None,
         exclude_ids=tuple(search_filter.exclude_ids),
         include_ids=None if search_filter.include_ids is None else tuple(search_filter.include_ids),
+        near=search_filter.near,
+        camera=search_filter.camera or None,
     )

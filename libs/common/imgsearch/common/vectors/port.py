@@ -33,11 +33,36 @@ class ScoredPoint:
 
 
 @dataclass(frozen=True)
+class StoredPoint:
+    """A point's id and payload, without its vector (what a scroll lists)."""
+
+    id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PointPage:
+    points: list[StoredPoint]
+    next_offset: str | None  # pass to the next scroll; None after the last page
+
+
+@dataclass(frozen=True)
+class GeoCircle:
+    """A circle on the earth: WGS84 degrees and a radius in kilometres (validated by the caller)."""
+
+    lat: float
+    lon: float
+    radius_km: float
+
+
+@dataclass(frozen=True)
 class SearchFilter:
     """Filters on the indexed payload fields.
 
     Payload conventions (written by embed): ``image_id`` (keyword), ``taken_at`` (float, unix seconds,
-    absent when unknown), ``folders`` (keyword list: every ancestor folder of every path of the image).
+    absent when unknown), ``folders`` (keyword list: every ancestor folder of every path of the image),
+    ``location`` (geo ``{"lat", "lon"}``, absent without GPS), ``camera`` (keyword "Make Model", see
+    imgsearch.common.cameras; absent when unknown).
     ``include_ids`` None means no restriction; an empty sequence means nothing matches.
     """
 
@@ -46,6 +71,8 @@ class SearchFilter:
     folder: str | None = None
     exclude_ids: Sequence[str] = ()  # point ids to leave out (e.g. the query image itself)
     include_ids: Sequence[str] | None = None  # only these point ids (e.g. the photos of some people)
+    near: GeoCircle | None = None  # only photos with a GPS position inside the circle
+    camera: str | None = None  # exact camera name
 
     @property
     def empty(self) -> bool:
@@ -55,6 +82,8 @@ class SearchFilter:
             and not self.folder
             and not self.exclude_ids
             and self.include_ids is None
+            and self.near is None
+            and not self.camera
         )
 
     @property
@@ -95,6 +124,10 @@ class VectorStore(Protocol):
         """Delete the collection with its points and recorded spec (re-index); nothing when it is absent."""
 
     async def count(self, name: str) -> int: ...
+
+    async def scroll(self, name: str, limit: int, offset: str | None = None) -> PointPage:
+        """Every point once, in pages of ``limit`` ordered by id, with payloads and without vectors,
+        starting at ``offset`` (a page's next_offset; None for the first page)."""
 
     async def close(self) -> None: ...
 

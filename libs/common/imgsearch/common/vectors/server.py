@@ -18,8 +18,21 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from imgsearch.common.errors import ConfigurationError, InvalidInput, NotFound, Unavailable
-from imgsearch.common.vectors.filter_terms import FLOAT_FIELDS, INTEGER_FIELDS, KEYWORD_FIELDS, filter_terms
-from imgsearch.common.vectors.port import CollectionSpec, ScoredPoint, SearchFilter, VectorPoint
+from imgsearch.common.vectors.filter_terms import (
+    FLOAT_FIELDS,
+    GEO_FIELDS,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    filter_terms,
+)
+from imgsearch.common.vectors.port import (
+    CollectionSpec,
+    PointPage,
+    ScoredPoint,
+    SearchFilter,
+    StoredPoint,
+    VectorPoint,
+)
 from imgsearch.common.vectors.records import canonical_payloads, points_in_request_order
 from imgsearch.common.vectors.spec import SPEC_KEY, check_spec, spec_from_dict, spec_to_dict
 
@@ -28,6 +41,7 @@ _INDEXES = {
     **{field: models.PayloadSchemaType.KEYWORD for field in KEYWORD_FIELDS},
     **{field: models.PayloadSchemaType.FLOAT for field in FLOAT_FIELDS},
     **{field: models.PayloadSchemaType.INTEGER for field in INTEGER_FIELDS},
+    **{field: models.PayloadSchemaType.GEO for field in GEO_FIELDS},
 }
 _SET_PAYLOAD_BATCH = 256  # operations per request
 _SET_PAYLOAD_ATTEMPTS = 3  # a point deleted between the existence check and the update: check again
@@ -166,6 +180,14 @@ class QdrantServerStore:
         with _translated_errors(name):
             return (await self._client.count(name, exact=True)).count
 
+    async def scroll(self, name: str, limit: int, offset: str | None = None) -> PointPage:
+        with _translated_errors(name):
+            records, next_offset = await self._client.scroll(
+                name, limit=limit, offset=offset, with_payload=True, with_vectors=False
+            )
+        points = [StoredPoint(str(r.id), dict(r.payload or {})) for r in records]
+        return PointPage(points, None if next_offset is None else str(next_offset))
+
     async def close(self) -> None:
         await self._client.close()
 
@@ -191,6 +213,12 @@ def _to_server_filter(search_filter: SearchFilter | None) -> models.Filter | Non
         # A range condition never matches a point without the field, so undated photos drop out.
         must.append(models.FieldCondition(key="taken_at", range=models.Range(gte=terms.taken_gte,
                                                                                lte=terms.taken_lte)))
+    if terms.near is not None:  # a geo condition never matches a point without a location
+        center = models.GeoPoint(lat=terms.near.lat, lon=terms.near.lon)
+        must.append(models.FieldCondition(key="location", geo_radius=models.GeoRadius(
+            center=center, radius=terms.near.radius_km * 1000.0)))
+    if terms.camera:
+        must.append(models.FieldCondition(key="camera", match=models.MatchValue(value=terms.camera)))
     if terms.folder:
         must.append(models.FieldCondition(key="folders", match=models.MatchValue(value=terms.folder)))
     if terms.include_ids is not None:

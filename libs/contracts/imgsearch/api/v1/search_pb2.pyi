@@ -10,20 +10,52 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SearchFilters(_message.Message):
-    __slots__ = ("taken_after", "taken_before", "folder", "people_all", "people_any", "people_none")
+    __slots__ = ("taken_after", "taken_before", "folder", "people_all", "people_any", "people_none", "near", "camera")
     TAKEN_AFTER_FIELD_NUMBER: _ClassVar[int]
     TAKEN_BEFORE_FIELD_NUMBER: _ClassVar[int]
     FOLDER_FIELD_NUMBER: _ClassVar[int]
     PEOPLE_ALL_FIELD_NUMBER: _ClassVar[int]
     PEOPLE_ANY_FIELD_NUMBER: _ClassVar[int]
     PEOPLE_NONE_FIELD_NUMBER: _ClassVar[int]
+    NEAR_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
     taken_after: _timestamp_pb2.Timestamp
     taken_before: _timestamp_pb2.Timestamp
     folder: str
     people_all: _containers.RepeatedScalarFieldContainer[int]
     people_any: _containers.RepeatedScalarFieldContainer[int]
     people_none: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, taken_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folder: _Optional[str] = ..., people_all: _Optional[_Iterable[int]] = ..., people_any: _Optional[_Iterable[int]] = ..., people_none: _Optional[_Iterable[int]] = ...) -> None: ...
+    near: GeoRadius
+    camera: str
+    def __init__(self, taken_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., taken_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folder: _Optional[str] = ..., people_all: _Optional[_Iterable[int]] = ..., people_any: _Optional[_Iterable[int]] = ..., people_none: _Optional[_Iterable[int]] = ..., near: _Optional[_Union[GeoRadius, _Mapping]] = ..., camera: _Optional[str] = ...) -> None: ...
+
+class GeoRadius(_message.Message):
+    __slots__ = ("lat", "lon", "radius_km")
+    LAT_FIELD_NUMBER: _ClassVar[int]
+    LON_FIELD_NUMBER: _ClassVar[int]
+    RADIUS_KM_FIELD_NUMBER: _ClassVar[int]
+    lat: float
+    lon: float
+    radius_km: float
+    def __init__(self, lat: _Optional[float] = ..., lon: _Optional[float] = ..., radius_km: _Optional[float] = ...) -> None: ...
+
+class ListCamerasRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CameraCount(_message.Message):
+    __slots__ = ("camera", "images")
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    camera: str
+    images: int
+    def __init__(self, camera: _Optional[str] = ..., images: _Optional[int] = ...) -> None: ...
+
+class ListCamerasResponse(_message.Message):
+    __slots__ = ("cameras",)
+    CAMERAS_FIELD_NUMBER: _ClassVar[int]
+    cameras: _containers.RepeatedCompositeFieldContainer[CameraCount]
+    def __init__(self, cameras: _Optional[_Iterable[_Union[CameraCount, _Mapping]]] = ...) -> None: ...
 
 class TextSearchRequest(_message.Message):
     __slots__ = ("query", "limit", "offset", "filters")
@@ -128,7 +160,7 @@ class GetImageRequest(_message.Message):
     def __init__(self, image_id: _Optional[str] = ...) -> None: ...
 
 class Image(_message.Message):
-    __slots__ = ("image_id", "paths", "size_bytes", "width", "height", "format", "taken_at", "camera_make", "camera_model", "orientation", "has_gps", "latitude", "longitude", "ingest_status", "embed_status", "error", "thumbnail_url")
+    __slots__ = ("image_id", "paths", "size_bytes", "width", "height", "format", "taken_at", "camera_make", "camera_model", "orientation", "has_gps", "latitude", "longitude", "ingest_status", "embed_status", "error", "thumbnail_url", "taken_at_source", "camera")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PATHS_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +178,8 @@ class Image(_message.Message):
     EMBED_STATUS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     THUMBNAIL_URL_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     paths: _containers.RepeatedScalarFieldContainer[str]
     size_bytes: int
@@ -163,7 +197,9 @@ class Image(_message.Message):
     embed_status: str
     error: str
     thumbnail_url: str
-    def __init__(self, image_id: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_make: _Optional[str] = ..., camera_model: _Optional[str] = ..., orientation: _Optional[int] = ..., has_gps: _Optional[bool] = ..., latitude: _Optional[float] = ..., longitude: _Optional[float] = ..., ingest_status: _Optional[str] = ..., embed_status: _Optional[str] = ..., error: _Optional[str] = ..., thumbnail_url: _Optional[str] = ...) -> None: ...
+    taken_at_source: str
+    camera: str
+    def __init__(self, image_id: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_make: _Optional[str] = ..., camera_model: _Optional[str] = ..., orientation: _Optional[int] = ..., has_gps: _Optional[bool] = ..., latitude: _Optional[float] = ..., longitude: _Optional[float] = ..., ingest_status: _Optional[str] = ..., embed_status: _Optional[str] = ..., error: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., taken_at_source: _Optional[str] = ..., camera: _Optional[str] = ...) -> None: ...
 
 class IngestFolderRequest(_message.Message):
     __slots__ = ("path", "include", "exclude")
@@ -176,12 +212,14 @@ class IngestFolderRequest(_message.Message):
     def __init__(self, path: _Optional[str] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class IngestFolderResponse(_message.Message):
-    __slots__ = ("request_id", "path")
+    __slots__ = ("request_id", "path", "session_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     path: str
-    def __init__(self, request_id: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    session_id: int
+    def __init__(self, request_id: _Optional[str] = ..., path: _Optional[str] = ..., session_id: _Optional[int] = ...) -> None: ...
 
 class GetSystemInfoRequest(_message.Message):
     __slots__ = ()

@@ -59,6 +59,11 @@ class ImageSearchStub:
                 request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetSystemInfoRequest.SerializeToString,
                 response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.SystemInfo.FromString,
                 _registered_method=True)
+        self.ListCameras = channel.unary_unary(
+                '/imgsearch.api.v1.ImageSearch/ListCameras',
+                request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.ListCamerasRequest.SerializeToString,
+                response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.ListCamerasResponse.FromString,
+                _registered_method=True)
 
 
 class ImageSearchServicer:
@@ -94,6 +99,12 @@ class ImageSearchServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCameras(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageSearchServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +132,11 @@ def add_ImageSearchServicer_to_server(servicer, server):
                     servicer.GetSystemInfo,
                     request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetSystemInfoRequest.FromString,
                     response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.SystemInfo.SerializeToString,
+            ),
+            'ListCameras': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCameras,
+                    request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.ListCamerasRequest.FromString,
+                    response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.ListCamerasResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +274,33 @@ class ImageSearch:
             '/imgsearch.api.v1.ImageSearch/GetSystemInfo',
             imgsearch_dot_api_dot_v1_dot_search__pb2.GetSystemInfoRequest.SerializeToString,
             imgsearch_dot_api_dot_v1_dot_search__pb2.SystemInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCameras(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imgsearch.api.v1.ImageSearch/ListCameras',
+            imgsearch_dot_api_dot_v1_dot_search__pb2.ListCamerasRequest.SerializeToString,
+            imgsearch_dot_api_dot_v1_dot_search__pb2.ListCamerasResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n imgsearch/events/v1/events.proto\x12\x13imgsearch.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x01\n\rImageIngested\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0clibrary_root\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x0e\n\x06\x66ormat\x18\x07 \x01(\t\x12,\n\x08taken_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66olders\x18\t \x03(\t\"}\n\rImageEmbedded\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\npretrained\x18\x04 \x01(\t\x12\x0b\n\x03\x64im\x18\x05 \x01(\x05\x12\x16\n\x0erandom_weights\x18\x06 \x01(\x08\"`\n\x0bImageFailed\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\ndeliveries\x18\x05 \x01(\x05\"U\n\x0fIngestRequested\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07include\x18\x02 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x03 \x03(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"9\n\x07\x46\x61\x63\x65\x42ox\x12\n\n\x02x1\x18\x01 \x01(\x05\x12\n\n\x02y1\x18\x02 \x01(\x05\x12\n\n\x02x2\x18\x03 \x01(\x05\x12\n\n\x02y2\x18\x04 \x01(\x05\"}\n\x07\x46\x61\x63\x65Ref\x12\x0f\n\x07\x66\x61\x63\x65_id\x18\x01 \x01(\t\x12)\n\x03\x62ox\x18\x02 \x01(\x0b\x32\x1c.imgsearch.events.v1.FaceBox\x12\x0f\n\x07quality\x18\x03 \x01(\x02\x12\x11\n\tperson_id\x18\x04 \x01(\x03\x12\x12\n\nconfidence\x18\x05 \x01(\x02\"n\n\rFacesDetected\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12+\n\x05\x66\x61\x63\x65s\x18\x04 \x03(\x0b\x32\x1c.imgsearch.events.v1.FaceRef\"I\n\rFacesAssigned\x12\x38\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32#.imgsearch.events.v1.FaceAssignment\"j\n\x0e\x46\x61\x63\x65\x41ssignment\x12\x0f\n\x07\x66\x61\x63\x65_id\x18\x01 \x01(\t\x12\x10\n\x08image_id\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\x03\x12\x12\n\nconfidence\x18\x04 \x01(\x02\x12\x0e\n\x06source\x18\x05 \x01(\t\"Y\n\rPeopleChanged\x12\x12\n\nperson_ids\x18\x01 \x03(\x03\x12\x0e\n\x06\x63hange\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x66\x61\x63\x65_ids\x18\x04 \x03(\t\"u\n\x0f\x43lustersUpdated\x12\x0e\n\x06run_id\x18\x01 \x01(\x03\x12\r\n\x05\x66\x61\x63\x65s\x18\x02 \x01(\x05\x12\x10\n\x08\x63lusters\x18\x03 \x01(\x05\x12\r\n\x05noise\x18\x04 \x01(\x05\x12\x14\n\x0cnew_clusters\x18\x05 \x01(\x05\x12\x0c\n\x04\x66ull\x18\x06 \x01(\x08\"G\n\x13\x43lusteringRequested\x12\x0c\n\x04\x66ull\x18\x01 \x01(\x08\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"J\n\x14\x44\x65tectFacesRequested\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n imgsearch/events/v1/events.proto\x12\x13imgsearch.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x02\n\rImageIngested\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0clibrary_root\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x0e\n\x06\x66ormat\x18\x07 \x01(\t\x12,\n\x08taken_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x66olders\x18\t \x03(\t\x12/\n\x08location\x18\n \x01(\x0b\x32\x1d.imgsearch.events.v1.GeoPoint\x12\x0e\n\x06\x63\x61mera\x18\x0b \x01(\t\x12\x17\n\x0ftaken_at_source\x18\x0c \x01(\t\"$\n\x08GeoPoint\x12\x0b\n\x03lat\x18\x01 \x01(\x01\x12\x0b\n\x03lon\x18\x02 \x01(\x01\"}\n\rImageEmbedded\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x12\n\ncollection\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\npretrained\x18\x04 \x01(\t\x12\x0b\n\x03\x64im\x18\x05 \x01(\x05\x12\x16\n\x0erandom_weights\x18\x06 \x01(\x08\"`\n\x0bImageFailed\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x12\n\ndeliveries\x18\x05 \x01(\x05\"\x8d\x01\n\x0cImageDeleted\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rimage_removed\x18\x04 \x01(\x08\x12\x10\n\x08moved_to\x18\x05 \x01(\t\x12\x10\n\x08\x66\x61\x63\x65_ids\x18\x06 \x03(\t\x12\x12\n\nperson_ids\x18\x07 \x03(\x03\"{\n\x0fIngestRequested\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0f\n\x07include\x18\x02 \x03(\t\x12\x0f\n\x07\x65xclude\x18\x03 \x03(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\x03\x12\x10\n\x08priority\x18\x06 \x01(\t\"9\n\x07\x46\x61\x63\x65\x42ox\x12\n\n\x02x1\x18\x01 \x01(\x05\x12\n\n\x02y1\x18\x02 \x01(\x05\x12\n\n\x02x2\x18\x03 \x01(\x05\x12\n\n\x02y2\x18\x04 \x01(\x05\"}\n\x07\x46\x61\x63\x65Ref\x12\x0f\n\x07\x66\x61\x63\x65_id\x18\x01 \x01(\t\x12)\n\x03\x62ox\x18\x02 \x01(\x0b\x32\x1c.imgsearch.events.v1.FaceBox\x12\x0f\n\x07quality\x18\x03 \x01(\x02\x12\x11\n\tperson_id\x18\x04 \x01(\x03\x12\x12\n\nconfidence\x18\x05 \x01(\x02\"n\n\rFacesDetected\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12+\n\x05\x66\x61\x63\x65s\x18\x04 \x03(\x0b\x32\x1c.imgsearch.events.v1.FaceRef\"I\n\rFacesAssigned\x12\x38\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32#.imgsearch.events.v1.FaceAssignment\"j\n\x0e\x46\x61\x63\x65\x41ssignment\x12\x0f\n\x07\x66\x61\x63\x65_id\x18\x01 \x01(\t\x12\x10\n\x08image_id\x18\x02 \x01(\t\x12\x11\n\tperson_id\x18\x03 \x01(\x03\x12\x12\n\nconfidence\x18\x04 \x01(\x02\x12\x0e\n\x06source\x18\x05 \x01(\t\"Y\n\rPeopleChanged\x12\x12\n\nperson_ids\x18\x01 \x03(\x03\x12\x0e\n\x06\x63hange\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x10\n\x08\x66\x61\x63\x65_ids\x18\x04 \x03(\t\"u\n\x0f\x43lustersUpdated\x12\x0e\n\x06run_id\x18\x01 \x01(\x03\x12\r\n\x05\x66\x61\x63\x65s\x18\x02 \x01(\x05\x12\x10\n\x08\x63lusters\x18\x03 \x01(\x05\x12\r\n\x05noise\x18\x04 \x01(\x05\x12\x14\n\x0cnew_clusters\x18\x05 \x01(\x05\x12\x0c\n\x04\x66ull\x18\x06 \x01(\x08\"G\n\x13\x43lusteringRequested\x12\x0c\n\x04\x66ull\x18\x01 \x01(\x08\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"J\n\x14\x44\x65tectFacesRequested\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,29 +33,33 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'imgsearch.events.v1.events_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_IMAGEINGESTED']._serialized_start=91
-  _globals['_IMAGEINGESTED']._serialized_end=290
-  _globals['_IMAGEEMBEDDED']._serialized_start=292
-  _globals['_IMAGEEMBEDDED']._serialized_end=417
-  _globals['_IMAGEFAILED']._serialized_start=419
-  _globals['_IMAGEFAILED']._serialized_end=515
-  _globals['_INGESTREQUESTED']._serialized_start=517
-  _globals['_INGESTREQUESTED']._serialized_end=602
-  _globals['_FACEBOX']._serialized_start=604
-  _globals['_FACEBOX']._serialized_end=661
-  _globals['_FACEREF']._serialized_start=663
-  _globals['_FACEREF']._serialized_end=788
-  _globals['_FACESDETECTED']._serialized_start=790
-  _globals['_FACESDETECTED']._serialized_end=900
-  _globals['_FACESASSIGNED']._serialized_start=902
-  _globals['_FACESASSIGNED']._serialized_end=975
-  _globals['_FACEASSIGNMENT']._serialized_start=977
-  _globals['_FACEASSIGNMENT']._serialized_end=1083
-  _globals['_PEOPLECHANGED']._serialized_start=1085
-  _globals['_PEOPLECHANGED']._serialized_end=1174
-  _globals['_CLUSTERSUPDATED']._serialized_start=1176
-  _globals['_CLUSTERSUPDATED']._serialized_end=1293
-  _globals['_CLUSTERINGREQUESTED']._serialized_start=1295
-  _globals['_CLUSTERINGREQUESTED']._serialized_end=1366
-  _globals['_DETECTFACESREQUESTED']._serialized_start=1368
-  _globals['_DETECTFACESREQUESTED']._serialized_end=1442
+  _globals['_IMAGEINGESTED']._serialized_end=380
+  _globals['_GEOPOINT']._serialized_start=382
+  _globals['_GEOPOINT']._serialized_end=418
+  _globals['_IMAGEEMBEDDED']._serialized_start=420
+  _globals['_IMAGEEMBEDDED']._serialized_end=545
+  _globals['_IMAGEFAILED']._serialized_start=547
+  _globals['_IMAGEFAILED']._serialized_end=643
+  _globals['_IMAGEDELETED']._serialized_start=646
+  _globals['_IMAGEDELETED']._serialized_end=787
+  _globals['_INGESTREQUESTED']._serialized_start=789
+  _globals['_INGESTREQUESTED']._serialized_end=912
+  _globals['_FACEBOX']._serialized_start=914
+  _globals['_FACEBOX']._serialized_end=971
+  _globals['_FACEREF']._serialized_start=973
+  _globals['_FACEREF']._serialized_end=1098
+  _globals['_FACESDETECTED']._serialized_start=1100
+  _globals['_FACESDETECTED']._serialized_end=1210
+  _globals['_FACESASSIGNED']._serialized_start=1212
+  _globals['_FACESASSIGNED']._serialized_end=1285
+  _globals['_FACEASSIGNMENT']._serialized_start=1287
+  _globals['_FACEASSIGNMENT']._serialized_end=1393
+  _globals['_PEOPLECHANGED']._serialized_start=1395
+  _globals['_PEOPLECHANGED']._serialized_end=1484
+  _globals['_CLUSTERSUPDATED']._serialized_start=1486
+  _globals['_CLUSTERSUPDATED']._serialized_end=1603
+  _globals['_CLUSTERINGREQUESTED']._serialized_start=1605
+  _globals['_CLUSTERINGREQUESTED']._serialized_end=1676
+  _globals['_DETECTFACESREQUESTED']._serialized_start=1678
+  _globals['_DETECTFACESREQUESTED']._serialized_end=1752
 # @@protoc_insertion_point(module_scope)

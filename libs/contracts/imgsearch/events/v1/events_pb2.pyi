@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ImageIngested(_message.Message):
-    __slots__ = ("image_id", "path", "library_root", "size_bytes", "width", "height", "format", "taken_at", "folders")
+    __slots__ = ("image_id", "path", "library_root", "size_bytes", "width", "height", "format", "taken_at", "folders", "location", "camera", "taken_at_source")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     LIBRARY_ROOT_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,9 @@ class ImageIngested(_message.Message):
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     TAKEN_AT_FIELD_NUMBER: _ClassVar[int]
     FOLDERS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
+    TAKEN_AT_SOURCE_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     path: str
     library_root: str
@@ -29,7 +32,18 @@ class ImageIngested(_message.Message):
     format: str
     taken_at: _timestamp_pb2.Timestamp
     folders: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, image_id: _Optional[str] = ..., path: _Optional[str] = ..., library_root: _Optional[str] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folders: _Optional[_Iterable[str]] = ...) -> None: ...
+    location: GeoPoint
+    camera: str
+    taken_at_source: str
+    def __init__(self, image_id: _Optional[str] = ..., path: _Optional[str] = ..., library_root: _Optional[str] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., folders: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[GeoPoint, _Mapping]] = ..., camera: _Optional[str] = ..., taken_at_source: _Optional[str] = ...) -> None: ...
+
+class GeoPoint(_message.Message):
+    __slots__ = ("lat", "lon")
+    LAT_FIELD_NUMBER: _ClassVar[int]
+    LON_FIELD_NUMBER: _ClassVar[int]
+    lat: float
+    lon: float
+    def __init__(self, lat: _Optional[float] = ..., lon: _Optional[float] = ...) -> None: ...
 
 class ImageEmbedded(_message.Message):
     __slots__ = ("image_id", "collection", "model", "pretrained", "dim", "random_weights")
@@ -61,17 +75,39 @@ class ImageFailed(_message.Message):
     deliveries: int
     def __init__(self, image_id: _Optional[str] = ..., path: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., deliveries: _Optional[int] = ...) -> None: ...
 
+class ImageDeleted(_message.Message):
+    __slots__ = ("image_id", "path", "reason", "image_removed", "moved_to", "face_ids", "person_ids")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_REMOVED_FIELD_NUMBER: _ClassVar[int]
+    MOVED_TO_FIELD_NUMBER: _ClassVar[int]
+    FACE_IDS_FIELD_NUMBER: _ClassVar[int]
+    PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    path: str
+    reason: str
+    image_removed: bool
+    moved_to: str
+    face_ids: _containers.RepeatedScalarFieldContainer[str]
+    person_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, image_id: _Optional[str] = ..., path: _Optional[str] = ..., reason: _Optional[str] = ..., image_removed: _Optional[bool] = ..., moved_to: _Optional[str] = ..., face_ids: _Optional[_Iterable[str]] = ..., person_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class IngestRequested(_message.Message):
-    __slots__ = ("path", "include", "exclude", "request_id")
+    __slots__ = ("path", "include", "exclude", "request_id", "session_id", "priority")
     PATH_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
     path: str
     include: _containers.RepeatedScalarFieldContainer[str]
     exclude: _containers.RepeatedScalarFieldContainer[str]
     request_id: str
-    def __init__(self, path: _Optional[str] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    session_id: int
+    priority: str
+    def __init__(self, path: _Optional[str] = ..., include: _Optional[_Iterable[str]] = ..., exclude: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., session_id: _Optional[int] = ..., priority: _Optional[str] = ...) -> None: ...
 
 class FaceBox(_message.Message):
     __slots__ = ("x1", "y1", "x2", "y2")

@@ -12,9 +12,13 @@ from grpc_reflection.v1alpha import reflection
 
 from imgsearch.api.v1 import people_pb2, people_pb2_grpc, search_pb2_grpc
 from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.common.cameras import camera_name
 from imgsearch.common.db.images import ImageRecord
+from imgsearch.gateway.api.grpc_admin import add_admin_service
 from imgsearch.gateway.api.grpc_errors import answer
+from imgsearch.gateway.api.grpc_library import add_library_service
 from imgsearch.gateway.api.grpc_people import PeopleServicer
+from imgsearch.gateway.api.grpc_sessions import add_sessions_service
 from imgsearch.gateway.service import Gateway
 from imgsearch.search.domain import thumbnail_url
 from imgsearch.search.messages import timestamp
@@ -48,12 +52,21 @@ class ImageSearchServicer(search_pb2_grpc.ImageSearchServicer):
         self, request: pb.IngestFolderRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestFolderResponse:
         accepted = await answer(context, self.gateway.ingest(request.path, request.include, request.exclude))
-        return pb.IngestFolderResponse(request_id=accepted.request_id, path=str(accepted.path))
+        return pb.IngestFolderResponse(
+            request_id=accepted.request_id, path=str(accepted.path), session_id=accepted.session_id
+        )
 
     async def GetSystemInfo(
         self, request: pb.GetSystemInfoRequest, context: grpc.aio.ServicerContext
     ) -> pb.SystemInfo:
         return await answer(context, self.gateway.system_info())
+
+    async def ListCameras(
+        self, request: pb.ListCamerasRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCamerasResponse:
+        cameras = await answer(context, self.gateway.cameras())
+        counts = [pb.CameraCount(camera=c.camera, images=c.images) for c in cameras]
+        return pb.ListCamerasResponse(cameras=counts)
 
 
 def image_message(record: ImageRecord) -> pb.Image:
@@ -65,6 +78,8 @@ def image_message(record: ImageRecord) -> pb.Image:
         latitude=record.gps_lat or 0.0, longitude=record.gps_lon or 0.0,
         ingest_status=record.ingest_status, embed_status=record.embed_status, error=record.embed_error or "",
         thumbnail_url=thumbnail_url(record.id) if record.thumbnail_path else "",
+        taken_at_source=record.taken_at_source or "",
+        camera=camera_name(record.camera_make, record.camera_model) or "",
     )
     if record.taken_at is not None:
         message.taken_at.CopyFrom(timestamp(record.taken_at))
@@ -91,6 +106,12 @@ class GrpcServer:
                 PeopleServicer(gateway.people), self.server
             )
             self.services.append(PEOPLE_SERVICE_NAME)
+        if gateway.catalog is not None:
+            self.services.append(add_library_service(self.server, gateway.catalog))
+        if gateway.sessions is not None:
+            self.services.append(add_sessions_service(self.server, gateway.sessions))
+        if gateway.reconciler is not None:
+            self.services.append(add_admin_service(self.server, gateway.reconciler))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (*self.services, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), self.server

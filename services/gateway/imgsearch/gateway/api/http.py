@@ -17,7 +17,11 @@ from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.db.outage import as_unavailable
 from imgsearch.common.errors import ImgSearchError
 from imgsearch.gateway.api import schemas
+from imgsearch.gateway.api.http_admin import admin_routes
+from imgsearch.gateway.api.http_library import library_routes
+from imgsearch.gateway.api.http_metadata import Metadata, MetadataFilters, metadata_routes
 from imgsearch.gateway.api.http_people import people_routes
+from imgsearch.gateway.api.http_sessions import session_routes
 from imgsearch.gateway.service import Gateway
 from imgsearch.search.domain import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_PEOPLE, check_people
 from imgsearch.search.messages import search_filters
@@ -61,8 +65,15 @@ def create_app(gateway: Gateway) -> FastAPI:
         summary="Semantic photo search: text and similar-image search, faces and people",
     )
     app.include_router(_routes(gateway))
+    app.include_router(metadata_routes(gateway, ERRORS))
     if gateway.people is not None:
         app.include_router(people_routes(gateway.people, ERRORS))
+    if gateway.sessions is not None:
+        app.include_router(session_routes(gateway.sessions, ERRORS))
+    if gateway.catalog is not None:
+        app.include_router(library_routes(gateway.catalog, ERRORS))
+    if gateway.reconciler is not None:
+        app.include_router(admin_routes(gateway.reconciler, ERRORS))
     _install_error_handlers(app)
     return app
 
@@ -72,13 +83,14 @@ def _routes(gateway: Gateway) -> APIRouter:
 
     @router.get("/api/v1/search", response_model=schemas.SearchResults, responses=ERRORS, tags=["search"])
     async def search(
-        http: Request,
+        http: Request, metadata: Metadata,
         q: Annotated[str, Query(min_length=1, max_length=1000, description="what to look for")],
         limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, taken_after: TakenAfter = None,
         taken_before: TakenBefore = None, folder: Folder = None, people_all: PeopleAll = None,
         people_any: PeopleAny = None, people_none: PeopleNone = None,
     ) -> schemas.SearchResults:
-        filters = _filters(http, taken_after, taken_before, folder, people_all, people_any, people_none)
+        filters = _filters(http, taken_after, taken_before, folder, people_all, people_any, people_none,
+                           metadata)
         request = pb.TextSearchRequest(query=q, limit=limit, offset=offset, filters=filters)
         return schemas.SearchResults.from_proto(await gateway.search_text(request))
 
@@ -87,11 +99,12 @@ def _routes(gateway: Gateway) -> APIRouter:
         tags=["search"],
     )
     async def similar(
-        http: Request, image_id: str, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
+        http: Request, metadata: Metadata, image_id: str, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0,
         taken_after: TakenAfter = None, taken_before: TakenBefore = None, folder: Folder = None,
         people_all: PeopleAll = None, people_any: PeopleAny = None, people_none: PeopleNone = None,
     ) -> schemas.SearchResults:
-        filters = _filters(http, taken_after, taken_before, folder, people_all, people_any, people_none)
+        filters = _filters(http, taken_after, taken_before, folder, people_all, people_any, people_none,
+                           metadata)
         request = pb.SimilarSearchRequest(image_id=image_id, limit=limit, offset=offset, filters=filters)
         return schemas.SearchResults.from_proto(await gateway.search_similar(request))
 
@@ -114,7 +127,9 @@ def _routes(gateway: Gateway) -> APIRouter:
     )
     async def ingest(body: schemas.IngestRequest) -> schemas.IngestAccepted:
         accepted = await gateway.ingest(body.path, body.include, body.exclude)
-        return schemas.IngestAccepted(request_id=accepted.request_id, path=str(accepted.path))
+        return schemas.IngestAccepted(
+            request_id=accepted.request_id, path=str(accepted.path), session_id=accepted.session_id
+        )
 
     @router.get("/healthz", response_model=schemas.Liveness, tags=["health"])
     async def healthz() -> schemas.Liveness:
@@ -132,12 +147,14 @@ def _routes(gateway: Gateway) -> APIRouter:
 def _filters(
     http: Request, taken_after: datetime | None, taken_before: datetime | None, folder: str | None,
     people_all: list[int] | None, people_any: list[int] | None, people_none: list[int] | None,
+    metadata: MetadataFilters | None = None,
 ) -> pb.SearchFilters:
     """A date alone in taken_before means the end of that day (it parses as midnight, its start)."""
     if taken_before is not None and _DATE_ONLY.fullmatch(http.query_params.get("taken_before", "")):
         taken_before = datetime.combine(taken_before.date(), time.max, taken_before.tzinfo)
     people = check_people(people_all or [], people_any or [], people_none or [])
-    return search_filters(taken_after, taken_before, folder, people)
+    near, camera = (metadata.near, metadata.camera) if metadata else (None, None)
+    return search_filters(taken_after, taken_before, folder, people, near=near, camera=camera)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -116,6 +116,7 @@ class IngestRequest(BaseModel):
 class IngestAccepted(BaseModel):
     request_id: str
     path: str
+    session_id: int = Field(0, description="the ingest session made for it (GET /api/v1/sessions/{id})")
 
 
 class Liveness(BaseModel):

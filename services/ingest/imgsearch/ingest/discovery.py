@@ -1,0 +1,136 @@
+"""Discovery: walk a session's folders and write what is found as its files, in chunks.
+
+One task per session, beside the claim loop: files are read while the walk goes on. The walk is
+resumable the simple way: after a restart it runs again from the start and the insert ignores the
+files already there (ON CONFLICT DO NOTHING). A paused session's walk waits; a cancelled one stops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Generator, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Protocol
+
+from imgsearch.common.db.session_work import DiscoveryJob
+from imgsearch.ingest.scan import PathFilter, ScannedFile, inside, scan
+
+log = logging.getLogger(__name__)
+PAUSE_POLL_S = 1.0
+
+
+class DiscoveryStore(Protocol):
+    """imgsearch.common.db.session_work.SessionWork."""
+
+    async def discovery_job(self, session_id: int) -> DiscoveryJob | None: ...
+    async def discovery_state(self, session_id: int) -> str: ...
+    async def add_files(self, session_id: int, files: Sequence[ScannedFile], subdirectory: str) -> None: ...
+    async def complete_discovery(self, session_id: int) -> None: ...
+
+
+class Discovery:
+    def __init__(self, store: DiscoveryStore, roots: Sequence[Path], default_include: Sequence[str],
+                 default_exclude: Sequence[str], chunk: int, stop: asyncio.Event,
+                 on_files: Callable[[], None] = lambda: None) -> None:
+        self.store, self.roots, self.chunk, self.stop = store, tuple(roots), max(1, chunk), stop
+        self.default_include, self.default_exclude = tuple(default_include), tuple(default_exclude)
+        self.on_files = on_files
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    def start(self, session_id: int) -> None:
+        """Walk the session's folders unless a walk of it runs already."""
+        task = self._tasks.get(session_id)
+        if task is not None and not task.done():
+            return
+        self._tasks[session_id] = asyncio.create_task(
+            self._guarded(session_id), name=f"discover-{session_id}"
+        )
+
+    async def close(self) -> None:
+        """Stop the walks (stop is set: each ends after its current chunk) and wait for them."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _guarded(self, session_id: int) -> None:
+        try:
+            await self.discover(session_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # PostgreSQL gone: the walk runs again at the next start or command
+            log.warning("discovery of session %d stopped: %r", session_id, exc)
+
+    async def discover(self, session_id: int) -> bool:
+        """Walk the session to the end; False when it stopped early (shutdown, cancel)."""
+        job = await self.store.discovery_job(session_id)
+        if job is None or not await self._may_go_on(session_id):  # gone, cancelled or walked already
+            return False
+        path_filter = PathFilter.of(
+            list(job.include) or self.default_include, [*self.default_exclude, *job.exclude]
+        )
+        found = 0
+        for folder, label in self._folders(job):
+            files = scan(folder, self.roots, path_filter)
+            try:
+                while chunk := await asyncio.to_thread(_take, files, self.chunk):
+                    if not await self._may_go_on(session_id):
+                        return False
+                    storable = [f for f in chunk if _storable(f.path)]
+                    await self.store.add_files(session_id, storable, label)
+                    found += len(storable)
+                    self.on_files()
+            finally:
+                with contextlib.suppress(ValueError):  # still running in its thread after a cancel
+                    files.close()
+        if not await self._may_go_on(session_id):
+            return False
+        await self.store.complete_discovery(session_id)
+        self.on_files()
+        log.info("session %d: discovery complete, %d files", session_id, found)
+        return True
+
+    def _folders(self, job: DiscoveryJob) -> list[tuple[Path, str]]:
+        """(folder to walk, its label); a subdirectory that no longer lies inside the session's folder
+        (a link changed since the session was made) is skipped."""
+        if not job.subdirectories:
+            return [(job.root, "")]
+        folders = []
+        for sub in job.subdirectories:
+            try:
+                real = (job.root / sub).resolve(strict=True)
+            except (OSError, RuntimeError) as exc:
+                log.warning("session %d: skipping subdirectory %s: %s", job.id, sub, exc)
+                continue
+            if inside(real, [job.root]) is None or inside(real, self.roots) is None:
+                log.warning("session %d: subdirectory %s leads outside the folder: skipped", job.id, sub)
+                continue
+            folders.append((real, sub))
+        return folders
+
+    async def _may_go_on(self, session_id: int) -> bool:
+        while not self.stop.is_set():
+            state = await self.store.discovery_state(session_id)
+            if state != "paused":
+                return state == "go"
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), PAUSE_POLL_S)
+        return False
+
+
+def _take(files: Generator[ScannedFile, None, None], n: int) -> list[ScannedFile]:
+    return list(islice(files, n))
+
+
+def _storable(path: Path) -> bool:
+    """PostgreSQL text and protobuf strings need UTF-8; a name with undecodable bytes cannot be a key."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning("skipping a file whose name is not valid UTF-8: %r", path)
+        return False
+    return True

@@ -1,0 +1,17 @@
+"""An image's metadata as the ImageIngested event carries it (for embed's payload and subscribers)."""
+
+from __future__ import annotations
+
+from imgsearch.common.cameras import camera_name
+from imgsearch.events.v1.events_pb2 import ImageIngested
+from imgsearch.ingest.probe import ImageInfo
+
+
+def add_metadata(event: ImageIngested, image: ImageInfo) -> None:
+    """taken_at with its source, the GPS position (already validated by probe) and the camera name."""
+    if image.taken_at is not None:
+        event.taken_at.FromDatetime(image.taken_at)
+        event.taken_at_source = image.taken_at_source or ""
+    if image.gps_lat is not None and image.gps_lon is not None:
+        event.location.lat, event.location.lon = image.gps_lat, image.gps_lon
+    event.camera = camera_name(image.camera_make, image.camera_model) or ""

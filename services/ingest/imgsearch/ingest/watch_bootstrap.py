@@ -1,0 +1,34 @@
+"""Build the library watcher from settings and deps (the ingest service runs it beside its consumer)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from imgsearch.common.db.sessions import SessionRepository
+from imgsearch.common.deps import Deps
+from imgsearch.common.settings import Settings
+from imgsearch.ingest.rescan import LibraryRescan
+from imgsearch.ingest.scan import PathFilter
+from imgsearch.ingest.watch import LibraryWatcher
+from imgsearch.ingest.watch_repository import WatchRepository
+
+log = logging.getLogger(__name__)
+
+
+def build_watcher(settings: Settings, deps: Deps) -> LibraryWatcher:
+    roots = tuple(root.expanduser().resolve() for root in settings.library_roots)
+    path_filter = PathFilter.of(settings.ingest.include, settings.ingest.exclude)
+    rescan = LibraryRescan(
+        roots, path_filter, WatchRepository(deps.pool), SessionRepository(deps.pool), deps.bus,
+        Path(settings.thumbnails_dir), import_new_folders=settings.watch.import_new_folders,
+    )
+    return LibraryWatcher(rescan, roots, path_filter, settings.watch)
+
+
+async def watch_library(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
+    """Watch the library roots until stop is set (returns at once when watching is off or has no roots)."""
+    if not settings.watch.enabled or not settings.library_roots:
+        return
+    await build_watcher(settings, deps).run(stop)

@@ -1,0 +1,121 @@
+"""The images collection against PostgreSQL: images without a vector are re-published to the embed worker,
+points without an image are deleted.
+
+An image without a point is drift when it is marked embedded, or when it is pending while the embed
+consumer has nothing left to deliver or settle (its message is gone: lost, or settled without a write).
+A pending image while the consumer still has work is on its way; a failed one keeps its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from google.protobuf.message import Message
+
+from imgsearch.common.cameras import camera_name
+from imgsearch.common.folders import folders_of
+from imgsearch.common.ids import message_id, point_id
+from imgsearch.common.subjects import IMAGES_INGESTED
+from imgsearch.common.vectors.port import IMAGES_COLLECTION, VectorStore
+from imgsearch.events.v1.events_pb2 import ImageIngested
+from imgsearch.reconcile.report import ImagesCheck
+from imgsearch.reconcile.store import ImageRow, IngestedImage, ReconcileRepository
+
+PAGE = 500
+
+
+class Publisher(Protocol):
+    async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool: ...
+
+
+class ImagesReconciler:
+    def __init__(self, repo: ReconcileRepository, vectors: VectorStore, publisher: Publisher,
+                 run_id: str) -> None:
+        self.repo, self.vectors, self.publisher, self.run_id = repo, vectors, publisher, run_id
+
+    async def check(self, report: ImagesCheck, repair: bool, embed_work_left: int | None) -> None:
+        report.collection_exists = await self.vectors.collection_spec(IMAGES_COLLECTION) is not None
+        report.postgres = await self.repo.count_images()
+        if report.collection_exists:
+            report.points = await self.vectors.count(IMAGES_COLLECTION)
+        after = ""
+        while rows := await self.repo.image_page(after, PAGE):
+            after = rows[-1].id
+            await self._check_page(rows, report, repair, embed_work_left)
+        if report.collection_exists:
+            await self._orphans(report, repair)
+
+    async def _check_page(self, rows: Sequence[ImageRow], report: ImagesCheck, repair: bool,
+                          embed_work_left: int | None) -> None:
+        present: set[str] = set()
+        if report.collection_exists:
+            found = await self.vectors.retrieve(IMAGES_COLLECTION, [point_id(r.id) for r in rows])
+            present = {p.id for p in found}
+        stalled = []
+        for row in rows:
+            if point_id(row.id) in present:
+                continue
+            report.missing += 1
+            if row.embed_status == "embedded":
+                report.embedded_without_vector += 1
+                stalled.append(row.id)
+            elif row.embed_status == "failed":
+                report.failed += 1
+            elif embed_work_left == 0:
+                report.pending_stalled += 1
+                stalled.append(row.id)
+            else:
+                report.pending_queued += 1
+        if stalled:
+            await self._republish(stalled, report, repair)
+
+    async def _republish(self, ids: Sequence[str], report: ImagesCheck, repair: bool) -> None:
+        images = await self.repo.ingested_images(ids)
+        readable = [image for image in images if image.files]
+        report.no_file += len(images) - len(readable)
+        if not repair or not readable:
+            return
+        # Pending first: a publish that fails after this leaves a stalled image the next run picks up;
+        # the other order could overwrite the embedded status the worker has meanwhile written.
+        await self.repo.mark_pending([image.id for image in readable])
+        for image in readable:
+            path = image.files[0][0]
+            # A fresh Nats-Msg-Id: the original one may still sit in the 24 h duplicate window.
+            msg_id = message_id(IMAGES_INGESTED, image.id, path, "reconcile", self.run_id)
+            await self.publisher.publish(IMAGES_INGESTED, ingested_event(image), msg_id)
+            report.republished += 1
+
+    async def _orphans(self, report: ImagesCheck, repair: bool) -> None:
+        offset: str | None = None
+        while True:
+            page = await self.vectors.scroll(IMAGES_COLLECTION, PAGE, offset)
+            claimed = {p.id: p.payload.get("image_id") for p in page.points}
+            known = await self.repo.known_images([i for i in claimed.values() if isinstance(i, str)])
+            orphans = [
+                pid for pid, image_id in claimed.items()
+                if not isinstance(image_id, str) or image_id not in known or point_id(image_id) != pid
+            ]
+            report.orphans += len(orphans)
+            if repair and orphans:
+                await self.vectors.delete(IMAGES_COLLECTION, orphans)
+                report.orphans_deleted += len(orphans)
+            if page.next_offset is None:
+                return
+            offset = page.next_offset
+
+
+def ingested_event(image: IngestedImage) -> ImageIngested:
+    """images.ingested as the ingest service builds it: the first path, folders of every path."""
+    path, root = image.files[0]
+    event = ImageIngested(
+        image_id=image.id, path=path, library_root=root, size_bytes=image.size_bytes,
+        width=image.width or 0, height=image.height or 0, format=image.format or "",
+        folders=folders_of(image.files),
+    )
+    if image.taken_at is not None:
+        event.taken_at.FromDatetime(image.taken_at)
+        event.taken_at_source = image.taken_at_source or ""
+    if image.gps_lat is not None and image.gps_lon is not None:
+        event.location.lat, event.location.lon = image.gps_lat, image.gps_lon
+    event.camera = camera_name(image.camera_make, image.camera_model) or ""
+    return event
