@@ -61,6 +61,7 @@ async def test_reconcile_and_status_through_the_gateway(gateway: tuple[str, Deps
         await conn.execute("INSERT INTO files (path, library_root, image_id, status)"
                            " VALUES (%s, %s, %s, 'ingested')",
                            (str(library / "lost.jpg"), str(library), image_id))
+        await conn.execute("INSERT INTO image_hashes (image_id, slot, hash) VALUES (%s, 0, 7)", (image_id,))
     await deps.vectors.ensure_collection(IMAGES_COLLECTION, CollectionSpec("tiny", "test", 4))
     orphan = VectorPoint(point_id(ghost), [1, 0, 0, 0], {"image_id": ghost})
     await deps.vectors.upsert(IMAGES_COLLECTION, [orphan])

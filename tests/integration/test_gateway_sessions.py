@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from imgsearch.api.v1 import search_pb2, sessions_pb2, sessions_pb2_grpc
 from imgsearch.common.db.pool import open_pool
 from imgsearch.common.db.sessions import SessionRepository
+from imgsearch.common.errors import Unavailable
 from imgsearch.gateway.api.grpc import GrpcServer
 from imgsearch.gateway.api.http import create_app
 from imgsearch.gateway.files import LibraryRoots
@@ -30,9 +31,12 @@ pytestmark = pytest.mark.integration
 @dataclass
 class Waker:
     calls: list[tuple[int, Path]] = field(default_factory=list)
+    down: bool = False  # the bus is away
 
     async def __call__(self, session_id: int, folder: Path) -> None:
         self.calls.append((session_id, folder))
+        if self.down:
+            raise Unavailable("JetStream publish failed")
 
 
 @dataclass
@@ -122,6 +126,7 @@ async def test_rest_session_lifecycle(world: World) -> None:
         ({"path": "{library}", "subdirectories": ["not-a-folder.txt"]}, 400, "not a directory"),
         ({"path": "{library}", "priority": "urgent"}, 400, "priority"),
         ({"path": "{library}", "subdirectories": [""]}, 400, "subdirectories"),
+        ({"path": "{library}", "exclude": ["*.tmp\x00"]}, 400, "NUL"),  # PostgreSQL text cannot hold it
     ],
 )
 async def test_rest_refuses_what_is_not_a_folder_inside_the_library(
@@ -139,6 +144,15 @@ async def test_rest_refuses_what_is_not_a_folder_inside_the_library(
         assert (await client.get("/api/v1/sessions", params={"limit": 0})).status_code == 400
         assert (await client.get("/api/v1/sessions", params={"state": "asleep"})).status_code == 400
     assert world.waker.calls == []
+
+
+async def test_a_session_is_created_while_the_bus_is_away(world: World) -> None:
+    world.waker.down = True  # the session is stored: the ingest service finds it without the command
+    async with world.client() as client:
+        created = await client.post("/api/v1/sessions", json={"path": str(world.library)})
+        assert created.status_code == 201, created.text
+        listed = (await client.get("/api/v1/sessions")).json()
+        assert listed["total"] == 1 and listed["sessions"][0]["id"] == created.json()["id"]
 
 
 @pytest.fixture

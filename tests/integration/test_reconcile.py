@@ -15,10 +15,13 @@ from nats.js.errors import NotFoundError
 
 from imgsearch.clip import load_clip
 from imgsearch.common.bus import Bus
+from imgsearch.common.db.duplicates import DuplicatesRepository
 from imgsearch.common.db.faces import FaceRepository
 from imgsearch.common.db.pool import open_pool
 from imgsearch.common.deps import Deps
+from imgsearch.common.folders import folders_of
 from imgsearch.common.ids import message_id, point_id
+from imgsearch.common.perceptual import PerceptualHashes
 from imgsearch.common.settings import ClipSettings, ConsumerSettings, Settings
 from imgsearch.common.subjects import EVENTS, IMAGES_INGESTED
 from imgsearch.common.vectors.edge import QdrantEdgeStore
@@ -128,7 +131,8 @@ def _assert_found(report: ReconcileReport, faces: int) -> None:
 
 async def _ingest(deps: Deps, library: Path, color: str, shape: str, seed: int, status: str = "pending",
                   publish: bool = True) -> str:
-    """An image as ingest leaves it: file, images and files rows, images.ingested (unless publish=False)."""
+    """An image as ingest leaves it: file, images, files and image_hashes rows, images.ingested (unless
+    publish=False)."""
     path = library / f"{color}_{shape}.jpg"
     image_id = await asyncio.to_thread(_write_shape, path, color, shape, seed)
     async with deps.pool.connection() as conn:
@@ -136,9 +140,10 @@ async def _ingest(deps: Deps, library: Path, color: str, shape: str, seed: int, 
                            " VALUES (%s, %s, 160, 160, 'JPEG', %s)", (image_id, path.stat().st_size, status))
         await conn.execute("INSERT INTO files (path, library_root, image_id, status) VALUES (%s, %s, %s,"
                            " 'ingested')", (str(path), str(library), image_id))
+    await DuplicatesRepository(deps.pool).record_hashes(image_id, PerceptualHashes(seed << 20), 0)
     if publish:
         event = ev.ImageIngested(image_id=image_id, path=str(path), library_root=str(library),
-                                 folders=[str(library)])
+                                 folders=folders_of([(str(path), str(library))]))
         await deps.bus.publish(IMAGES_INGESTED, event, message_id(IMAGES_INGESTED, image_id, str(path)))
     return image_id
 
@@ -153,7 +158,7 @@ async def _faces(deps: Deps, image_ids: list[str]) -> list[str]:
     """Two faces per photo, in PostgreSQL and the faces collection, as the faces service writes them."""
     repo = FaceRepository(deps.pool)
     await deps.vectors.ensure_collection(FACES_COLLECTION, FACES_SPEC)
-    ids = []
+    ids: list[str] = []
     for image_id in image_ids:
         rows = [new_face(image_id, slot, seed=len(ids) + slot) for slot in range(2)]
         await repo.replace_image_faces(image_id, rows)

@@ -104,6 +104,17 @@ async def test_claims_lease_and_come_back_when_the_lease_runs_out(pool: AsyncCon
     assert record is not None and record.state == "done" and record.finished_at is not None
 
 
+async def test_a_live_worker_extends_only_the_leases_it_names(pool: AsyncConnectionPool) -> None:
+    session = await SessionRepository(pool).create(ROOT, [], "normal", [], [], files=_files("1.jpg", "2.jpg"))
+    work = SessionWork(pool, "worker-1", 30.0)
+    assert len(await work.claim(session, 2)) == 2
+    await _execute(pool, "UPDATE session_files SET lease_until = now() - interval '1 second'")
+    await work.extend_leases([(session, ROOT / "1.jpg")])  # 2.jpg: could not be given back, left to expire
+    await work.extend_leases([])
+    again = await SessionWork(pool, "worker-2", 30.0).claim(session, 2)
+    assert [(f.path.name, f.attempts) for f in again] == [("2.jpg", 2)]
+
+
 async def test_known_files_are_settled_when_added(pool: AsyncConnectionPool) -> None:
     await _execute(pool, "INSERT INTO images (id, size_bytes) VALUES ('img1', 10)")
     await _execute(pool, "INSERT INTO files (path, library_root, image_id, size_bytes, mtime_ns, status)"

@@ -221,6 +221,7 @@ async def test_unusable_ingest_paths_are_4xx_with_a_message(world: GatewayWorld,
     [
         ({"path": "2020", "include": ["*.jpg"] * 101}, "include"),
         ({"path": "2020", "exclude": ["x" * 1025]}, "exclude"),
+        ({"path": "2020", "include": ["*.jpg\x00"]}, "include"),
         ({"path": "/" + "a" * 4096}, "path"),
     ],
 )

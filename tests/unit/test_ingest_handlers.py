@@ -32,14 +32,26 @@ class FakeStore:
     images: dict[str, ImageInfo] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)
     hashes: dict[str, PerceptualHashes] = field(default_factory=dict)
+    lives: dict[str, str] = field(default_factory=dict)  # image id → its row's life (made: a new one)
+    made: int = 0
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]:
         return {f.path for f in files if self.files.get(str(f.path), (0, 0))[:2] == (f.size, f.mtime_ns)}
 
-    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None:
+    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> str:
         assert thumbnail.name == f"{image_id}.jpg"
         assert type(image) is ImageInfo  # no pixels are carried past the thumbnail
         self.images[image_id] = image
+        if image_id not in self.lives:
+            self.made += 1
+            self.lives[image_id] = f"life-{self.made}"
+        return self.lives[image_id]
+
+    def delete(self, path: Path) -> None:
+        """What the watcher does when the image's last path is deleted: its files and image rows go."""
+        image_id = self.files.pop(str(path))[3]
+        assert image_id is not None
+        del self.images[image_id], self.lives[image_id]
 
     async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None:
         assert image_id in self.images  # after the image row
@@ -172,6 +184,24 @@ async def test_changed_file_is_read_again(handler_parts: tuple[IngestHandler, Fa
     report = await _ingest(handler, library)
     assert (report.unchanged, report.ingested, report.published) == (3, 1, 1)
     assert publisher.events[-1].path.endswith("bad.jpg")
+
+
+async def test_a_replay_keeps_its_message_id_and_a_file_put_back_gets_a_new_one(
+    handler_parts: tuple[IngestHandler, FakeStore, FakePublisher], library: Path
+) -> None:
+    handler, store, publisher = handler_parts
+    photo = await asyncio.to_thread(lambda: library.resolve() / "a" / "photo.jpg")
+    await _ingest(handler, library)
+    assert len(publisher.events) == 2
+    # A crash after the publish, before the files row: the file is read again, under the same id.
+    del store.files[str(photo)]
+    replay = await _ingest(handler, library)
+    assert (replay.ingested, replay.published) == (1, 0)
+    # The file deleted (its image row with it) and put back, unchanged: a new image row, a new event.
+    store.delete(photo)
+    back = await _ingest(handler, library)
+    assert (back.ingested, back.published) == (1, 1)
+    assert publisher.events[-1].path == str(photo)
 
 
 async def test_transient_os_error_while_hashing_is_retried_not_failed(

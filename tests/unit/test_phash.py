@@ -18,8 +18,8 @@ from imgsearch.common.perceptual import (
     to_signed,
     to_unsigned,
 )
+from imgsearch.common.phash import hash_image, perceptual_hashes
 from imgsearch.common.settings import DuplicatesSettings
-from imgsearch.ingest.phash import hash_image, perceptual_hashes
 from imgsearch.ingest.probe import ProbeLimits, probe
 
 THRESHOLD = DuplicatesSettings().near_threshold

@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from google.protobuf.message import Message
 
+from imgsearch.common.errors import Unavailable
 from imgsearch.common.ids import content_hash
 from imgsearch.common.subjects import IMAGES_DELETED
 from imgsearch.events.v1.events_pb2 import ImageDeleted
@@ -93,9 +95,12 @@ class FakeSessions:
 @dataclass
 class FakeBus:
     published: list[tuple[str, ImageDeleted, str]] = field(default_factory=list)
+    down: bool = False
 
     async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool:
         assert isinstance(message, ImageDeleted)
+        if self.down:
+            raise Unavailable("JetStream publish failed: the server is away")
         self.published.append((subject, message, msg_id))
         return True
 
@@ -175,6 +180,22 @@ async def test_a_deleted_file_removes_its_image_and_says_so(tmp_path: Path) -> N
     assert (event.image_id, event.path, event.reason) == (image_id, str(path), "deleted")
     assert event.image_removed
     assert list(event.face_ids) == ["face-1", "face-2"] and list(event.person_ids) == [7]
+
+
+async def test_a_deletion_the_bus_missed_is_announced_in_the_next_pass(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    path = w.root / "2024" / "c.jpg"
+    image_id = w.store.files[str(path)][3]
+    path.unlink()
+    w.bus.down = True
+    with pytest.raises(Unavailable):
+        await w.rescan.run()
+    assert str(path) not in w.store.files  # the row went before the publish failed
+    w.bus.down = False
+    await w.rescan.run()
+    [(_, event, _)] = w.bus.published
+    assert (event.image_id, event.path, event.reason, event.image_removed) == (image_id, str(path), "deleted",
+                                                                               True)
 
 
 async def test_deleting_one_copy_keeps_the_image(tmp_path: Path) -> None:

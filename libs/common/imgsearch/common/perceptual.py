@@ -1,4 +1,4 @@
-"""Perceptual hashes as stored and compared (no pixels here: the ingest service computes them).
+"""Perceptual hashes as stored and compared (no pixels here: imgsearch.common.phash computes them).
 
 An image has a 64-bit full hash and up to five hashes of square windows along its long side. Two images
 are near duplicates when the full hash of one is within a few bits of the full hash or any window hash of

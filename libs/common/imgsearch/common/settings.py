@@ -79,7 +79,10 @@ class IngestSettings(BaseModel):
     claim_batch: int = 4  # files per claim: small, so a new high-priority session is served soon
     lease_s: float = 60.0  # a claimed file returns to its session if its worker is silent this long
     max_attempts: int = 3  # claims of one file that never ended (its worker died): then it fails
-    max_downstream_backlog: int = 256  # images waiting in embed/faces before claiming pauses; 0 = off
+    max_downstream_backlog: int = 64  # embed/faces queue bound for claiming (2 CLIP batches); 0 = off
+    # A downstream durable with no pull waiting and no delivery or ack for this long is ignored by that
+    # bound (its stage no longer runs); far longer than a restart.
+    downstream_stale_s: float = 300.0
     discovery_chunk: int = 500  # files written per trip while a session walks its folders
     worker_id: str = ""  # names this worker's leases (default: the host name); must differ per replica
 

@@ -60,6 +60,9 @@ def reconcile_report(report: Mapping[str, Any]) -> list[str]:
         f" failed {images.get('failed', 0)}, no file {images.get('no_file', 0)};"
         f" re-published {images.get('republished', 0)}",
         f"    orphan vectors: {images.get('orphans', 0)}; deleted {images.get('orphans_deleted', 0)}",
+        f"    payload drift: {images.get('payload_drift', 0)}; fixed {images.get('payloads_fixed', 0)}",
+        f"    without perceptual hashes: {images.get('hashes_missing', 0)};"
+        f" recorded {images.get('hashes_recorded', 0)}",
         f"  faces: {faces.get('postgres', 0)} in PostgreSQL, {faces.get('points', 0)} vectors"
         + ("" if faces.get("collection_exists", True) else " (no collection yet)"),
         f"    without a vector: {faces.get('missing', 0)}; restored {faces.get('restored', 0)}",

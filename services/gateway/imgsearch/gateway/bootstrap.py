@@ -53,7 +53,7 @@ def build_gateway(settings: Settings, deps: Deps) -> Gateway:
         search=SearchClient(deps.bus), images=deps.images, request_ingest=ingest_requester(deps.bus),
         library=library, thumbnails_dir=settings.thumbnails_dir, catalog=catalog,
         probes={"nats": nats, "postgres": postgres}, people=people, cameras=CameraRepository(deps.pool),
-        reconciler=Reconciler(deps),
+        reconciler=Reconciler(deps, settings),
         sessions=IngestSessions(SessionRepository(deps.pool), library, session_waker(deps.bus)),
     )
 

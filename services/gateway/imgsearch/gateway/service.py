@@ -13,7 +13,7 @@ from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.db.cameras import CameraCount
 from imgsearch.common.db.images import ImageRecord
 from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound, Unavailable
-from imgsearch.gateway.files import LibraryRoots, search_folder
+from imgsearch.gateway.files import LibraryRoots, check_path_text, search_folder
 
 if TYPE_CHECKING:  # people.py builds on this module
     from imgsearch.gateway.admin import ReconcilePort
@@ -160,6 +160,8 @@ def check_ingest_request(path: str, include: Sequence[str], exclude: Sequence[st
             raise InvalidInput(f"{name} has {len(patterns)} patterns; at most {MAX_PATTERNS} are allowed")
         if any(len(p) > MAX_PATTERN_CHARS for p in patterns):
             raise InvalidInput(f"an {name} pattern is longer than {MAX_PATTERN_CHARS} characters")
+        for pattern in patterns:  # PostgreSQL text (the session row) cannot hold NUL: a 400, not a 500
+            check_path_text(pattern, f"an {name} pattern")
 
 
 async def _check(name: str, probe: Probe) -> pb.ReadinessCheck:

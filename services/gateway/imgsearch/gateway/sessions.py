@@ -1,9 +1,10 @@
 """Ingest sessions as the gateway offers them (REST api/http_sessions.py, gRPC api/grpc_sessions.py):
 checked paths in, the session with its progress out. The session lives in PostgreSQL; a command on the
-bus wakes the ingest service for it (which also finds it on its own within a second)."""
+bus wakes the ingest service for it (which also finds it on its own within seconds)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,10 +13,12 @@ from typing import Protocol
 
 from imgsearch.common.db.session_records import FileFailure, ProgressReport, SessionRecord, priority_value
 from imgsearch.common.db.sessions import check_subdirectory
-from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary
+from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary, Unavailable
 from imgsearch.gateway.files import PATH_ERRORS, LibraryRoots, check_path_text
+from imgsearch.gateway.progress_cache import ProgressCache
 from imgsearch.gateway.service import check_ingest_request
 
+log = logging.getLogger(__name__)
 MAX_SUBDIRECTORIES = 1000
 MAX_PAGE = 200
 MAX_OFFSET = 1_000_000
@@ -49,8 +52,10 @@ class SessionView:
 
 
 class IngestSessions:
-    def __init__(self, store: SessionStore, library: LibraryRoots, wake: SessionWaker) -> None:
+    def __init__(self, store: SessionStore, library: LibraryRoots, wake: SessionWaker,
+                 progress: ProgressCache | None = None) -> None:
         self.store, self.library, self.wake = store, library, wake
+        self.progress = progress if progress is not None else ProgressCache()
 
     async def create(self, path: str, subdirectories: Sequence[str] = (), priority: str = "normal",
                      include: Sequence[str] = (), exclude: Sequence[str] = ()) -> SessionView:
@@ -60,8 +65,17 @@ class IngestSessions:
         folder = self.library.folder(path)
         subs = self.subdirectories(folder, subdirectories)
         session_id = await self.store.create(folder, subs, priority, list(include), list(exclude))
-        await self.wake(session_id, folder)
+        await self._wake(session_id, folder)
         return await self.get(session_id)
+
+    async def _wake(self, session_id: int, folder: Path) -> None:
+        """The session is stored already: a bus that is away only delays it (the ingest service looks
+        for open sessions on its own). Failing here would make the client retry into a second session."""
+        try:
+            await self.wake(session_id, folder)
+        except Unavailable as exc:
+            log.warning("session %d stored, but the ingest service was not told (%s): it finds it itself",
+                        session_id, exc)
 
     def subdirectories(self, folder: Path, raw: Sequence[str]) -> list[str]:
         """Plain relative names of existing folders inside folder (links too, while they stay inside)."""
@@ -92,24 +106,32 @@ class IngestSessions:
         record = await self.store.get(session_id)
         if record is None:
             raise NotFound(f"no ingest session {session_id}")
-        return SessionView(record, await self.store.report(session_id))
+        return await self._view(record)
+
+    async def _view(self, record: SessionRecord) -> SessionView:
+        """The record with its progress (cached a moment: the report aggregates the whole session)."""
+        return SessionView(record, await self.progress.report(record, self.store.report))
+
+    async def _changed(self, record: SessionRecord) -> SessionView:
+        self.progress.forget(record.id)
+        return await self._view(record)
 
     async def list_sessions(self, state: str | None, limit: int, offset: int
                             ) -> tuple[list[SessionView], int]:
         _check_page(limit, offset)
         records, total = await self.store.list_sessions(state or None, limit, offset)
-        return [SessionView(r, await self.store.report(r.id)) for r in records], total
+        return [await self._view(r) for r in records], total
 
     async def pause(self, session_id: int) -> SessionView:
-        return SessionView(record := await self.store.pause(session_id), await self.store.report(record.id))
+        return await self._changed(await self.store.pause(session_id))
 
     async def resume(self, session_id: int) -> SessionView:
         record = await self.store.resume(session_id)
-        await self.wake(record.id, Path(record.root))
-        return SessionView(record, await self.store.report(record.id))
+        await self._wake(record.id, Path(record.root))
+        return await self._changed(record)
 
     async def cancel(self, session_id: int) -> SessionView:
-        return SessionView(record := await self.store.cancel(session_id), await self.store.report(record.id))
+        return await self._changed(await self.store.cancel(session_id))
 
     async def failures(self, session_id: int, limit: int, offset: int) -> tuple[list[FileFailure], int]:
         _check_page(limit, offset)

@@ -68,7 +68,8 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
     handler = IngestHandler(config, store, deps.bus, executor, stop)
     work = SessionWork(deps.pool, worker_id(settings), max(1.0, settings.ingest.lease_s))
     worker = SessionWorker(
-        handler, work, DownstreamGate(deps.bus.js, EVENTS.name, settings.ingest.max_downstream_backlog),
+        handler, work, DownstreamGate(deps.bus.js, EVENTS.name, settings.ingest.max_downstream_backlog,
+                                      stale_s=settings.ingest.downstream_stale_s),
         PriorityScheduler(tuple(settings.ingest.priority_weights)), worker_config(settings, config), stop,
     )
     discovery = Discovery(
@@ -87,16 +88,9 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
             delivery.data,
         )
 
-    async def resume_walks() -> None:  # sessions whose walk a stop interrupted
-        try:
-            for session_id in await work.undiscovered():
-                discovery.start(session_id)
-        except Exception as exc:  # PostgreSQL away: the next command for a session starts its walk
-            log.warning("could not resume the folder walks of open sessions: %r", exc)
-
     try:
-        await resume_walks()
         await run_together([
+            discovery.keep_walking(),  # walks a stop, an outage or a lost command left undone
             deps.bus.consume(consumer_spec(settings), commands, dead_letter, stop),
             worker.run(),
             watch_library(settings, deps, stop),  # new, changed, moved, deleted files of the roots

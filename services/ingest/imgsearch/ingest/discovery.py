@@ -2,23 +2,25 @@
 
 One task per session, beside the claim loop: files are read while the walk goes on. The walk is
 resumable the simple way: after a restart it runs again from the start and the insert ignores the
-files already there (ON CONFLICT DO NOTHING). A paused session's walk waits; a cancelled one stops."""
+files already there (ON CONFLICT DO NOTHING). A paused session's walk waits; a cancelled one stops.
+keep_walking looks for open sessions whose walk is not running (made while the bus was away, or a walk
+that PostgreSQL interrupted) and starts them again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Sequence
-from itertools import islice
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from imgsearch.common.db.session_work import DiscoveryJob
-from imgsearch.ingest.scan import PathFilter, ScannedFile, inside, scan
+from imgsearch.ingest.scan import PathFilter, ScannedFile, inside, scan, storable, take
 
 log = logging.getLogger(__name__)
 PAUSE_POLL_S = 1.0
+REWALK_S = 10.0  # how often keep_walking looks for open sessions without a running walk
 
 
 class DiscoveryStore(Protocol):
@@ -28,6 +30,7 @@ class DiscoveryStore(Protocol):
     async def discovery_state(self, session_id: int) -> str: ...
     async def add_files(self, session_id: int, files: Sequence[ScannedFile], subdirectory: str) -> None: ...
     async def complete_discovery(self, session_id: int) -> None: ...
+    async def undiscovered(self) -> list[int]: ...
 
 
 class Discovery:
@@ -48,6 +51,19 @@ class Discovery:
             self._guarded(session_id), name=f"discover-{session_id}"
         )
 
+    async def keep_walking(self, interval_s: float = REWALK_S) -> None:
+        """Until stop: start the walk of every open session not yet discovered (at once, then every
+        interval_s); a walk that runs already is left alone. PostgreSQL away: logged, tried again."""
+        while not self.stop.is_set():
+            self._tasks = {sid: task for sid, task in self._tasks.items() if not task.done()}
+            try:
+                for session_id in await self.store.undiscovered():
+                    self.start(session_id)
+            except Exception as exc:
+                log.warning("could not look for sessions to walk: %r", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), interval_s)
+
     async def close(self) -> None:
         """Stop the walks (stop is set: each ends after its current chunk) and wait for them."""
         tasks = [t for t in self._tasks.values() if not t.done()]
@@ -62,7 +78,7 @@ class Discovery:
             await self.discover(session_id)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # PostgreSQL gone: the walk runs again at the next start or command
+        except Exception as exc:  # PostgreSQL gone: keep_walking starts the walk again
             log.warning("discovery of session %d stopped: %r", session_id, exc)
 
     async def discover(self, session_id: int) -> bool:
@@ -77,12 +93,12 @@ class Discovery:
         for folder, label in self._folders(job):
             files = scan(folder, self.roots, path_filter)
             try:
-                while chunk := await asyncio.to_thread(_take, files, self.chunk):
+                while chunk := await asyncio.to_thread(take, files, self.chunk):
                     if not await self._may_go_on(session_id):
                         return False
-                    storable = [f for f in chunk if _storable(f.path)]
-                    await self.store.add_files(session_id, storable, label)
-                    found += len(storable)
+                    keyed = [f for f in chunk if storable(f.path)]
+                    await self.store.add_files(session_id, keyed, label)
+                    found += len(keyed)
                     self.on_files()
             finally:
                 with contextlib.suppress(ValueError):  # still running in its thread after a cancel
@@ -120,17 +136,3 @@ class Discovery:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), PAUSE_POLL_S)
         return False
-
-
-def _take(files: Generator[ScannedFile, None, None], n: int) -> list[ScannedFile]:
-    return list(islice(files, n))
-
-
-def _storable(path: Path) -> bool:
-    """PostgreSQL text and protobuf strings need UTF-8; a name with undecodable bytes cannot be a key."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        log.warning("skipping a file whose name is not valid UTF-8: %r", path)
-        return False
-    return True

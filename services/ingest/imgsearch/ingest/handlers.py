@@ -23,11 +23,11 @@ from google.protobuf.message import Message
 from imgsearch.common.errors import BadImage, Unavailable
 from imgsearch.common.ids import content_hash, message_id
 from imgsearch.common.perceptual import PerceptualHashes
+from imgsearch.common.phash import perceptual_hashes
 from imgsearch.common.subjects import IMAGES_INGESTED, failed_subject
 from imgsearch.events.v1.events_pb2 import ImageFailed, ImageIngested
 from imgsearch.ingest.domain import folders_of
 from imgsearch.ingest.event_metadata import add_metadata
-from imgsearch.ingest.phash import perceptual_hashes
 from imgsearch.ingest.probe import ImageInfo, ProbeLimits, probe, raise_if_transient, reason_of
 from imgsearch.ingest.repository import IngestStore
 from imgsearch.ingest.scan import ScannedFile, inside
@@ -105,7 +105,7 @@ class IngestHandler:
     async def _store_and_publish(self, file: ScannedFile, root: Path, read: _Read, report: IngestReport
                                  ) -> None:
         image = read.image
-        await self.store.upsert_image(read.image_id, file.size, image, read.thumbnail)
+        life = await self.store.upsert_image(read.image_id, file.size, image, read.thumbnail)
         if read.hashes is not None:
             await self.store.record_hashes(read.image_id, read.hashes)
         known = [(k.path, k.library_root) for k in await self.store.paths_of(read.image_id)]
@@ -115,7 +115,9 @@ class IngestHandler:
             folders=folders_of([*known, (str(file.path), str(root))]),
         )
         add_metadata(event, image)
-        msg_id = message_id(IMAGES_INGESTED, read.image_id, str(file.path))
+        # The image row's life and the file's mtime: a crash before the files row below republishes under
+        # this id (dropped as a repeat), while the file deleted and put back is a new fact, published.
+        msg_id = message_id(IMAGES_INGESTED, read.image_id, str(file.path), life, str(file.mtime_ns))
         if await self.publisher.publish(IMAGES_INGESTED, event, msg_id):
             report.published += 1
         await self.store.record_ingested(file, root, read.image_id)

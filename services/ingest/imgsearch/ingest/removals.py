@@ -30,12 +30,13 @@ def deleted_event(removal: Removal, reason: str, moved_to: str = "") -> ImageDel
 
 async def announce(publisher: Publisher, removal: Removal, reason: str, thumbnails_dir: Path,
                    moved_to: str = "") -> None:
-    """Publish images.deleted (one message id per image, path and outcome: a repeat is dropped) and, when
-    the image is gone, delete its thumbnail (only one of ours: the row's path is not trusted blindly)."""
+    """Publish images.deleted (one message id per image, path, outcome and the lives of the removed rows:
+    a repeat is dropped, the same path removed again after it came back is not) and, when the image is
+    gone, delete its thumbnail (only one of ours: the row's path is not trusted blindly)."""
     event = deleted_event(removal, reason, moved_to)
     outcome = "removed" if removal.image_removed else "kept"
-    await publisher.publish(IMAGES_DELETED, event,
-                            message_id(IMAGES_DELETED, removal.image_id, removal.path, outcome, moved_to))
+    await publisher.publish(IMAGES_DELETED, event, message_id(
+        IMAGES_DELETED, removal.image_id, removal.path, outcome, moved_to, removal.life))
     if removal.image_removed and removal.thumbnail:
         thumbnail = Path(removal.thumbnail)
         if thumbnail.is_relative_to(thumbnails_dir):

@@ -14,6 +14,7 @@ from typing import Protocol
 from psycopg_pool import AsyncConnectionPool
 
 from imgsearch.common.db.duplicates import DuplicatesRepository
+from imgsearch.common.ids import life_of
 from imgsearch.common.perceptual import PerceptualHashes
 from imgsearch.ingest.probe import ImageInfo
 from imgsearch.ingest.scan import ScannedFile
@@ -29,7 +30,7 @@ class IngestStore(Protocol):
     """The port the handler writes through (a fake in unit tests)."""
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]: ...
-    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None: ...
+    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> str: ...
     async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None: ...
     async def paths_of(self, image_id: str) -> list[KnownPath]: ...
     async def record_ingested(self, file: ScannedFile, library_root: Path, image_id: str) -> None: ...
@@ -47,6 +48,7 @@ ON CONFLICT (id) DO UPDATE SET
     camera_make = EXCLUDED.camera_make, camera_model = EXCLUDED.camera_model,
     orientation = EXCLUDED.orientation, thumbnail_path = EXCLUDED.thumbnail_path,
     ingest_status = 'ingested', updated_at = now()
+RETURNING created_at
 """
 
 _UPSERT_FILE = """
@@ -75,13 +77,18 @@ class IngestRepository:
             known = {str(path): (size, mtime) for path, size, mtime in await cur.fetchall()}
         return {f.path for f in files if known.get(str(f.path)) == (f.size, f.mtime_ns)}
 
-    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> None:
+    async def upsert_image(self, image_id: str, size: int, image: ImageInfo, thumbnail: Path) -> str:
+        """Insert or update the image row; its life (imgsearch.common.ids.life_of its created_at): the
+        same while the row lives, another once it was deleted and made again."""
         async with self.pool.connection() as conn:
-            await conn.execute(_UPSERT_IMAGE, (
+            cur = await conn.execute(_UPSERT_IMAGE, (
                 image_id, size, image.width, image.height, image.format, image.taken_at,
                 image.taken_at_source, image.gps_lat, image.gps_lon, image.gps_alt, image.camera_make,
                 image.camera_model, image.orientation, str(thumbnail),
             ))
+            row = await cur.fetchone()
+        assert row is not None  # an upsert returns its row
+        return life_of(row[0])
 
     async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None:
         """Perceptual hashes, and the near-duplicate pairs they make with images stored before."""

@@ -72,10 +72,17 @@ class LibraryRescan:
         self.thumbnails_dir = thumbnails_dir
         self.import_new_folders = import_new_folders
         self.priority = priority
+        # Removals done whose images.deleted could not be published (the bus was away): published first
+        # in the next pass, or the image's vectors and faces would stay (its files row is gone already).
+        self._unannounced: list[tuple[Removal, str, str]] = []
 
     async def run(self, folders: Sequence[Path] | None = None) -> RescanReport:
         """Rescan these folders (each inside a root; None = every root) as one pass."""
         report = RescanReport()
+        while self._unannounced:
+            removal, reason, moved_to = self._unannounced[0]
+            await announce(self.publisher, removal, reason, self.thumbnails_dir, moved_to)
+            self._unannounced.pop(0)
         found = _Found()
         for root, folder in self._scopes(folders):
             if not await asyncio.to_thread(_mounted, root):
@@ -136,8 +143,8 @@ class LibraryRescan:
                 root, file = target
                 if row.image_id is not None and await self.store.move(row.path, file, root):
                     report.moved += 1
-                    await announce(self.publisher, Removal(row.path, row.image_id, False), "moved",
-                                   self.thumbnails_dir, str(file.path))
+                    await self._announce(Removal(row.path, row.image_id, False, life=row.seen), "moved",
+                                         str(file.path))
                 continue
             await self._remove(row.path, "deleted", report)
         moved_files = {str(file.path) for _, file in moved_to.values()}
@@ -183,10 +190,17 @@ class LibraryRescan:
         report.removed += 1
         if removal is None:
             return
-        await announce(self.publisher, removal, reason, self.thumbnails_dir)
+        await self._announce(removal, reason)
         if removal.image_removed:
             report.images_removed += 1
             log.info("%s %s: image %s removed", path, reason, removal.image_id[:12])
+
+    async def _announce(self, removal: Removal, reason: str, moved_to: str = "") -> None:
+        try:
+            await announce(self.publisher, removal, reason, self.thumbnails_dir, moved_to)
+        except Exception:
+            self._unannounced.append((removal, reason, moved_to))
+            raise
 
 
 def _mounted(root: Path) -> bool:

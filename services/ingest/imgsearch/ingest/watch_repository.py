@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
+from imgsearch.common.ids import life_of
 from imgsearch.ingest.scan import ScannedFile
 
 
@@ -22,6 +23,8 @@ class FileRow:
     size: int | None
     mtime_ns: int | None
     image_id: str | None  # None: a failed file
+    # life_of(seen_at): tells this row from one made again at the same path later (not compared)
+    seen: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class Removal:
     face_ids: tuple[str, ...] = ()
     person_ids: tuple[int, ...] = ()
     remaining: tuple[tuple[str, str], ...] = field(default=())  # (path, root) left, when not removed
+    # The removed files row's and image row's lives (imgsearch.common.ids.life_of): part of the event's
+    # message id, so the same path or image removed again in a later life is not dropped as a repeat.
+    life: str = ""
 
 
 class WatchStore(Protocol):
@@ -48,6 +54,11 @@ class WatchStore(Protocol):
     async def remove(self, path: str) -> Removal | None: ...
 
 
+# Served by the partial index session_files_open_path (migration 0006): keep the predicate identical.
+QUEUED_SQL = ("SELECT path, size_bytes, mtime_ns FROM session_files"
+              " WHERE path = ANY(%s) AND state IN ('pending', 'working')")
+
+
 class WatchRepository:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
@@ -57,20 +68,17 @@ class WatchRepository:
             return {}
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT path, size_bytes, mtime_ns, image_id FROM files WHERE path = ANY(%s)", (list(paths),)
+                "SELECT path, size_bytes, mtime_ns, image_id, seen_at FROM files WHERE path = ANY(%s)",
+                (list(paths),),
             )
-            return {str(r[0]): FileRow(str(r[0]), r[1], r[2], r[3]) for r in await cur.fetchall()}
+            return {str(r[0]): _row(r) for r in await cur.fetchall()}
 
     async def queued(self, paths: Sequence[str]) -> set[tuple[str, int, int]]:
         """(path, size, mtime) of these files waiting in an open ingest session: not to be queued again."""
         if not paths:
             return set()
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT path, size_bytes, mtime_ns FROM session_files"
-                " WHERE path = ANY(%s) AND state IN ('pending', 'working')",
-                (list(paths),),
-            )
+            cur = await conn.execute(QUEUED_SQL, (list(paths),))
             return {(str(r[0]), int(r[1]), int(r[2])) for r in await cur.fetchall()}
 
     async def rows_under(self, root: str, folder: str, batch: int) -> AsyncIterator[list[FileRow]]:
@@ -78,12 +86,12 @@ class WatchRepository:
         pattern = _escape_like(folder.rstrip("/") + "/") + "%"
         async with self.pool.connection() as conn, conn.transaction(), conn.cursor(name="rows_under") as cur:
             await cur.execute(
-                "SELECT path, size_bytes, mtime_ns, image_id FROM files"
+                "SELECT path, size_bytes, mtime_ns, image_id, seen_at FROM files"
                 " WHERE path LIKE %s AND library_root = %s",
                 (pattern, root),
             )
             while rows := await cur.fetchmany(batch):
-                yield [FileRow(str(r[0]), r[1], r[2], r[3]) for r in rows]
+                yield [_row(r) for r in rows]
 
     async def imported_folders(self, root: str) -> set[str]:
         async with self.pool.connection() as conn:
@@ -132,15 +140,15 @@ class WatchRepository:
         """Drop the path's row, and the image with it when no other path holds it. None: no image row
         was involved (a failed file, or the row is gone already)."""
         async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT image_id FROM files WHERE path = %s", (path,))
+            cur = await conn.execute("SELECT image_id, seen_at FROM files WHERE path = %s", (path,))
             found = await cur.fetchone()
             if found is None or found[0] is None:
                 await conn.execute("DELETE FROM files WHERE path = %s", (path,))
                 return None
-            image_id = str(found[0])
+            image_id, seen = str(found[0]), life_of(found[1])
             # Lock the image first: an ingest of another copy, or another removal, waits for us.
             cur = await conn.execute(
-                "SELECT thumbnail_path FROM images WHERE id = %s FOR UPDATE", (image_id,)
+                "SELECT thumbnail_path, created_at FROM images WHERE id = %s FOR UPDATE", (image_id,)
             )
             image = await cur.fetchone()
             await conn.execute("DELETE FROM files WHERE path = %s", (path,))
@@ -152,8 +160,9 @@ class WatchRepository:
                 (image_id,),
             )
             remaining = tuple((str(p), str(r)) for p, r in await cur.fetchall())
+            life = f"{seen}/{life_of(image[1])}"
             if remaining:
-                return Removal(path, image_id, False, remaining=remaining)
+                return Removal(path, image_id, False, remaining=remaining, life=life)
             cur = await conn.execute(
                 "SELECT id::text, person_id FROM faces WHERE image_id = %s ORDER BY id", (image_id,)
             )
@@ -162,8 +171,12 @@ class WatchRepository:
             return Removal(
                 path, image_id, True, thumbnail=image[0],
                 face_ids=tuple(str(f[0]) for f in faces),
-                person_ids=tuple(sorted({int(f[1]) for f in faces if f[1] is not None})),
+                person_ids=tuple(sorted({int(f[1]) for f in faces if f[1] is not None})), life=life,
             )
+
+
+def _row(r: Sequence[Any]) -> FileRow:
+    return FileRow(str(r[0]), r[1], r[2], r[3], life_of(r[4]))
 
 
 def _escape_like(text: str) -> str:

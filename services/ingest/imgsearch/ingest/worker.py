@@ -39,7 +39,7 @@ class WorkStore(Protocol):
     async def finish_file(self, session_id: int, path: Path, state: str, image_id: str | None = None,
                           error: str | None = None) -> None: ...
     async def release(self, session_id: int, path: Path, count_attempt: bool = False) -> None: ...
-    async def extend_leases(self) -> None: ...
+    async def extend_leases(self, held: Sequence[tuple[int, Path]] | None = None) -> None: ...
     async def release_own(self) -> int: ...
     async def finish_open_sessions(self) -> int: ...
     async def discovery_job(self, session_id: int) -> DiscoveryJob | None: ...
@@ -63,6 +63,7 @@ class SessionWorker:
         self.report = IngestReport()
         self._roots: dict[int, Path] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._held: set[tuple[int, Path]] = set()  # (session, path) being read: only these leases go on
         self._backoff_s = 0.0
 
     async def run(self) -> None:
@@ -122,6 +123,7 @@ class SessionWorker:
     async def _process(self, claimed: ClaimedFile, root: Path) -> None:
         file = ScannedFile(claimed.path, claimed.size, claimed.mtime_ns)
         sid = claimed.session_id
+        self._held.add((sid, file.path))
         try:
             if claimed.attempts > self.config.max_attempts:
                 reason = (f"its reading never ended in {claimed.attempts - 1} attempts"
@@ -144,6 +146,8 @@ class SessionWorker:
                 await self.store.release(sid, file.path, count_attempt=not transient)
             if transient:
                 self._more_backoff()
+        finally:
+            self._held.discard((sid, file.path))
 
     async def _library_root(self, session_id: int) -> Path:
         root = self._roots.get(session_id)
@@ -168,7 +172,8 @@ class SessionWorker:
         while True:
             await asyncio.sleep(max(0.05, self.config.lease_s / 3))
             try:
-                await self.store.extend_leases()
+                if self._held:
+                    await self.store.extend_leases(sorted(self._held))
             except Exception as exc:  # the leases may run out: the files are read again, no harm
                 log.warning("could not extend ingest leases: %r", exc)
 

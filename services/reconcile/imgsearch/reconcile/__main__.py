@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     async def run() -> ReconcileReport:
         deps = await open_deps(settings, "reconcile")
         try:
-            return await Reconciler(deps).run(repair=args.repair)
+            return await Reconciler(deps, settings).run(repair=args.repair)
         finally:
             await deps.close()
 

@@ -1,5 +1,7 @@
 """The images collection against PostgreSQL: images without a vector are re-published to the embed worker,
-points without an image are deleted.
+points without an image are deleted, and payload fields PostgreSQL is the truth for (folders of every
+ingested path, taken_at, location, camera) are set again where they differ. ``person_ids`` is not
+compared: nothing in PostgreSQL keeps it for images.
 
 An image without a point is drift when it is marked embedded, or when it is pending while the embed
 consumer has nothing left to deliver or settle (its message is gone: lost, or settled without a write).
@@ -7,10 +9,11 @@ A pending image while the consumer still has work is on its way; a failed one ke
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from imgsearch.common.cameras import camera_name
 from imgsearch.common.folders import folders_of
@@ -22,6 +25,7 @@ from imgsearch.reconcile.report import ImagesCheck
 from imgsearch.reconcile.store import ImageRow, IngestedImage, ReconcileRepository
 
 PAGE = 500
+COMPARED = ("folders", "taken_at", "location", "camera")  # what the folder and metadata filters rely on
 
 
 class Publisher(Protocol):
@@ -47,10 +51,12 @@ class ImagesReconciler:
 
     async def _check_page(self, rows: Sequence[ImageRow], report: ImagesCheck, repair: bool,
                           embed_work_left: int | None) -> None:
-        present: set[str] = set()
+        payloads: dict[str, dict[str, Any]] = {}
         if report.collection_exists:
             found = await self.vectors.retrieve(IMAGES_COLLECTION, [point_id(r.id) for r in rows])
-            present = {p.id for p in found}
+            payloads = {p.id: p.payload for p in found}
+            await self._payloads(rows, payloads, report, repair)
+        present = set(payloads)
         stalled = []
         for row in rows:
             if point_id(row.id) in present:
@@ -68,6 +74,21 @@ class ImagesReconciler:
                 report.pending_queued += 1
         if stalled:
             await self._republish(stalled, report, repair)
+
+    async def _payloads(self, rows: Sequence[ImageRow], payloads: Mapping[str, Mapping[str, Any]],
+                        report: ImagesCheck, repair: bool) -> None:
+        ids = [row.id for row in rows if point_id(row.id) in payloads]
+        drifted = [
+            image.id for image in await self.repo.ingested_images(ids)
+            if _differs(payloads[point_id(image.id)], image_payload(image))
+        ]
+        report.payload_drift += len(drifted)
+        if repair and drifted:
+            # Read again right before writing: a path ingested or removed since the first read counts.
+            fresh = await self.repo.ingested_images(drifted)
+            await self.vectors.set_payload(IMAGES_COLLECTION,
+                                           {point_id(image.id): image_payload(image) for image in fresh})
+            report.payloads_fixed += len(fresh)
 
     async def _republish(self, ids: Sequence[str], report: ImagesCheck, repair: bool) -> None:
         images = await self.repo.ingested_images(ids)
@@ -119,3 +140,24 @@ def ingested_event(image: IngestedImage) -> ImageIngested:
         event.location.lat, event.location.lon = image.gps_lat, image.gps_lon
     event.camera = camera_name(image.camera_make, image.camera_model) or ""
     return event
+
+
+def image_payload(image: IngestedImage) -> dict[str, Any]:
+    """The compared keys as the embed service writes them from this image's images.ingested
+    (imgsearch.embed.handlers.payload_for), None for what PostgreSQL does not know. Without an ingested
+    file the folders are left out: its ingest is in flight and brings them (as images.deleted does)."""
+    payload: dict[str, Any] = {"taken_at": None, "location": None,
+                               "camera": camera_name(image.camera_make, image.camera_model)}
+    if image.files:
+        payload["folders"] = folders_of(image.files)
+    if image.taken_at is not None:
+        stamp = Timestamp()
+        stamp.FromDatetime(image.taken_at)
+        payload["taken_at"] = stamp.seconds + stamp.nanos / 1e9
+    if image.gps_lat is not None and image.gps_lon is not None:
+        payload["location"] = {"lat": image.gps_lat, "lon": image.gps_lon}
+    return payload
+
+
+def _differs(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    return any(stored.get(key) != wanted[key] for key in COMPARED if key in wanted)

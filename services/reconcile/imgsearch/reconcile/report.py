@@ -21,10 +21,15 @@ class ImagesCheck:
     republished: int = 0  # images.ingested published again (repair)
     orphans: int = 0  # drift: points whose image is not in PostgreSQL
     orphans_deleted: int = 0
+    payload_drift: int = 0  # drift: folders / taken_at / location / camera differ from PostgreSQL
+    payloads_fixed: int = 0
+    hashes_missing: int = 0  # drift: no perceptual hashes (ingested before they existed)
+    hashes_recorded: int = 0  # computed from the thumbnail (repair)
 
     @property
     def drift(self) -> int:
-        return self.embedded_without_vector + self.pending_stalled + self.orphans
+        return (self.embedded_without_vector + self.pending_stalled + self.orphans + self.payload_drift
+                + self.hashes_missing)
 
 
 @dataclass
@@ -76,5 +81,5 @@ class ReconcileReport:
     @property
     def repaired(self) -> int:
         images, faces = self.images, self.faces
-        return (images.republished + images.orphans_deleted + faces.restored + faces.orphans_deleted
-                + faces.payloads_fixed)
+        return (images.republished + images.orphans_deleted + images.payloads_fixed + images.hashes_recorded
+                + faces.restored + faces.orphans_deleted + faces.payloads_fixed)

@@ -1,5 +1,6 @@
-"""One reconcile run: the stream first (it decides whether a pending image is stalled), then images and
-faces. Runs one at a time per process; a dry run (repair=False) changes nothing."""
+"""One reconcile run: the stream first (it decides whether a pending image is stalled), then images (their
+points, payloads and perceptual hashes) and faces. Runs one at a time per process; a dry run
+(repair=False) changes nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import uuid
 from datetime import UTC, datetime
 
 from imgsearch.common.bus import Bus
+from imgsearch.common.db.duplicates import DuplicatesRepository
 from imgsearch.common.db.faces import FaceRepository
 from imgsearch.common.deps import Deps
+from imgsearch.common.settings import DuplicatesSettings, Settings
 from imgsearch.reconcile.faces import FacesReconciler
+from imgsearch.reconcile.hashes import HashesReconciler
 from imgsearch.reconcile.images import ImagesReconciler
 from imgsearch.reconcile.report import ReconcileReport
 from imgsearch.reconcile.store import ReconcileRepository
@@ -21,9 +25,14 @@ log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, settings: Settings | None = None) -> None:
+        """settings: where thumbnails are (missing perceptual hashes are computed from them) and the
+        near-duplicate threshold; None: missing hashes are only counted."""
         self.bus: Bus = deps.bus
         self.deps = deps
+        self.thumbnails_dir = settings.thumbnails_dir if settings is not None else None
+        duplicates = settings.duplicates if settings is not None else DuplicatesSettings()
+        self.near_threshold = duplicates.near_threshold
         self._lock = asyncio.Lock()
 
     async def run(self, repair: bool) -> ReconcileReport:
@@ -34,6 +43,9 @@ class Reconciler:
             report.streams = await stream_states(self.bus.js)
             images = ImagesReconciler(repo, self.deps.vectors, self.bus, run_id)
             await images.check(report.images, repair, embed_work_left(report.streams))
+            hashes = HashesReconciler(repo, DuplicatesRepository(self.deps.pool), self.thumbnails_dir,
+                                      self.near_threshold)
+            await hashes.check(report.images, repair)
             faces = FacesReconciler(repo, FaceRepository(self.deps.pool), self.deps.vectors)
             await faces.check(report.faces, repair)
             log.info("reconcile %s (repair=%s): drift %d, repaired %d", run_id, repair, report.drift,

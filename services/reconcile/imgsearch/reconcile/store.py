@@ -1,5 +1,6 @@
-"""What reconcile reads from and writes to PostgreSQL: keyset pages of images and faces, the details an
-images.ingested event needs, and the embed status of re-published images."""
+"""What reconcile reads from and writes to PostgreSQL: keyset pages of images (also those without
+perceptual hashes) and faces, the details an images.ingested event needs, and the embed status of
+re-published images."""
 
 from __future__ import annotations
 
@@ -93,6 +94,17 @@ class ReconcileRepository:
                 " WHERE id = ANY(%s) AND embed_status <> 'pending'",
                 (list(ids),),
             )
+
+    async def unhashed_page(self, after: str, limit: int) -> list[tuple[str, str | None]]:
+        """(id, thumbnail_path) of ingested images without perceptual hashes, id above ``after``, by id."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT i.id, i.thumbnail_path FROM images i WHERE i.ingest_status = 'ingested' AND i.id > %s"
+                " AND NOT EXISTS (SELECT 1 FROM image_hashes h WHERE h.image_id = i.id)"
+                " ORDER BY i.id LIMIT %s",
+                (after, limit),
+            )
+            return [(str(i), None if thumb is None else str(thumb)) for i, thumb in await cur.fetchall()]
 
     async def count_faces(self) -> int:
         return await self._count("SELECT count(*) FROM faces")

@@ -8,6 +8,12 @@ is a connected component of those pairs, formed when listed.
 Candidates are found through the four 16-bit bands of the hashes (indexed): two hashes within 3 bits
 always share a band, farther ones usually do. Each new image's hashes are committed before it looks for
 candidates, so of two near duplicates ingested at the same moment, the later query sees the other.
+
+Candidates are capped (MAX_CANDIDATES per lookup): near-identical pictures — blank scans, black frames —
+share every band, and without a cap each one would compare with, and pair with, all the others before it
+(quadratic in pairs and time). The cap keeps the candidates nearest by the bit count of the hashes that
+matched a band (for pairs within 3 bits, the exact distance), so the closest images still pair; a crowd
+of identical pictures still forms one group, each linked to up to MAX_CANDIDATES of the others.
 """
 
 from __future__ import annotations
@@ -21,14 +27,22 @@ from psycopg_pool import AsyncConnectionPool
 from imgsearch.common.perceptual import NO_MATCH, PerceptualHashes, bands, distance, to_signed, to_unsigned
 
 EXACT, NEAR = "exact", "near"
+MAX_CANDIDATES = 200  # images compared per lookup, nearest first (see above)
 
+# A matched row's cheap distance: its hash to the new full hash, and a full hash also to the new windows.
 _CANDIDATES = """
 WITH candidates AS (
-    SELECT DISTINCT image_id FROM image_hashes
+    SELECT image_id FROM image_hashes
     WHERE image_id <> %(id)s AND (
         band0 = %(f0)s OR band1 = %(f1)s OR band2 = %(f2)s OR band3 = %(f3)s
         OR (slot = 0 AND (band0 = ANY(%(w0)s) OR band1 = ANY(%(w1)s) OR band2 = ANY(%(w2)s)
                           OR band3 = ANY(%(w3)s))))
+    GROUP BY image_id
+    ORDER BY min(LEAST(
+        bit_count((hash # %(full)s)::bit(64)),
+        CASE WHEN slot = 0 THEN (SELECT min(bit_count((hash # w)::bit(64)))
+                                 FROM unnest(%(windows)s::bigint[]) AS w) END)), image_id
+    LIMIT %(cap)s
 )
 SELECT h.image_id, h.slot, h.hash FROM image_hashes h JOIN candidates c USING (image_id)
 """
@@ -73,8 +87,8 @@ class DuplicatePage:
 
 
 class DuplicatesRepository:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self.pool = pool
+    def __init__(self, pool: AsyncConnectionPool, max_candidates: int = MAX_CANDIDATES) -> None:
+        self.pool, self.max_candidates = pool, max_candidates
 
     async def record_hashes(self, image_id: str, hashes: PerceptualHashes, threshold: int) -> int:
         """Store an image's hashes, then its near-duplicate pairs with earlier images; returns how many."""
@@ -89,7 +103,10 @@ class DuplicatesRepository:
             await conn.execute("DELETE FROM image_hashes WHERE image_id = %s AND slot >= %s",
                                (image_id, len(slots)))
         window_bands = [bands(w) for w in hashes.windows]
-        params: dict[str, object] = {"id": image_id}
+        params: dict[str, object] = {
+            "id": image_id, "cap": self.max_candidates, "full": to_signed(hashes.full),
+            "windows": [to_signed(w) for w in hashes.windows],
+        }
         for i, band in enumerate(bands(hashes.full)):
             params[f"f{i}"] = band
             params[f"w{i}"] = [b[i] for b in window_bands]
@@ -103,6 +120,7 @@ class DuplicatesRepository:
                     a, b = sorted((image_id, other))
                     pairs.append((a, b, found))
             if pairs:
+                pairs.sort()  # one lock order for every writer: two images recorded at once cannot deadlock
                 async with conn.cursor() as cur:
                     await cur.executemany(
                         "INSERT INTO near_duplicates (a, b, distance) VALUES (%s, %s, %s)"

@@ -48,6 +48,10 @@ RETURNING sf.path
 # files at once would each still see the other's file open and neither would mark the session done.
 _LOCK_SESSION = "SELECT 1 FROM ingest_sessions WHERE id = %s FOR UPDATE"
 
+# A file given back waits to be claimed again, unless its session (s) was cancelled meanwhile.
+_GIVEN_BACK = ("state = CASE WHEN s.cancelled_at IS NULL THEN 'pending' ELSE 'cancelled' END,"
+               " done_at = CASE WHEN s.cancelled_at IS NULL THEN NULL ELSE now() END")
+
 _FINISH_OPEN = f"""
 UPDATE ingest_sessions s SET finished_at = now(), updated_at = now()
 WHERE {OPEN} AND s.discovery_complete
@@ -129,28 +133,47 @@ class SessionWork:
             return (await conn.execute(_FINISH_OPEN)).rowcount
 
     async def release(self, session_id: int, path: Path, count_attempt: bool = False) -> None:
-        """Give a file back to be claimed again; after a transient failure the attempt does not count."""
+        """Give a file back to be claimed again; after a transient failure the attempt does not count.
+        In a cancelled session it is cancelled instead (the session lock orders this with a cancel)."""
         async with self.pool.connection() as conn:
+            await conn.execute(_LOCK_SESSION, (session_id,))
             await conn.execute(
-                "UPDATE session_files SET state = 'pending', owner = NULL, lease_until = NULL,"
-                " attempts = CASE WHEN %s THEN attempts ELSE greatest(attempts - 1, 0) END"
-                " WHERE session_id = %s AND path = %s AND state = 'working' AND owner = %s",
+                f"UPDATE session_files sf SET {_GIVEN_BACK}, owner = NULL, lease_until = NULL,"
+                " attempts = CASE WHEN %s THEN sf.attempts ELSE greatest(sf.attempts - 1, 0) END"
+                " FROM ingest_sessions s WHERE s.id = sf.session_id"
+                " AND sf.session_id = %s AND sf.path = %s AND sf.state = 'working' AND sf.owner = %s",
                 (count_attempt, session_id, str(path), self.owner),
             )
 
-    async def extend_leases(self) -> None:
+    async def extend_leases(self, held: Sequence[tuple[int, Path]] | None = None) -> None:
+        """Extend this worker's leases: of the files in held (session id, path), or of all it owns.
+
+        A live worker passes what it is reading: a file it could not give back (the database was away
+        at that moment) is then left to run out its lease and come back, not kept forever."""
         async with self.pool.connection() as conn:
+            if held is None:
+                await conn.execute(
+                    "UPDATE session_files SET lease_until = now() + make_interval(secs => %s)"
+                    " WHERE state = 'working' AND owner = %s", (self.lease_s, self.owner),
+                )
+                return
+            if not held:
+                return
             await conn.execute(
-                "UPDATE session_files SET lease_until = now() + make_interval(secs => %s)"
-                " WHERE state = 'working' AND owner = %s", (self.lease_s, self.owner),
+                "UPDATE session_files sf SET lease_until = now() + make_interval(secs => %s)"
+                " FROM unnest(%s::bigint[], %s::text[]) AS h(session_id, path)"
+                " WHERE sf.session_id = h.session_id AND sf.path = h.path"
+                " AND sf.state = 'working' AND sf.owner = %s",
+                (self.lease_s, [s for s, _ in held], [str(p) for _, p in held], self.owner),
             )
 
     async def release_own(self) -> int:
         """At start: files this worker (by name) held when it stopped go back to pending at once."""
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "UPDATE session_files SET state = 'pending', owner = NULL, lease_until = NULL"
-                " WHERE state = 'working' AND owner = %s", (self.owner,),
+                f"UPDATE session_files sf SET {_GIVEN_BACK}, owner = NULL, lease_until = NULL"
+                " FROM ingest_sessions s WHERE s.id = sf.session_id"
+                " AND sf.state = 'working' AND sf.owner = %s", (self.owner,),
             )
             return cur.rowcount
 
@@ -186,7 +209,10 @@ class SessionWork:
         return "paused" if row[1] else "go"
 
     async def add_files(self, session_id: int, files: Sequence[ScannedFileLike], subdirectory: str) -> None:
+        """Files found by the walk; in a session cancelled meanwhile they are cancelled at once (the
+        session lock orders this with a cancel, which cancels the pending files it sees)."""
         async with self.pool.connection() as conn:
+            await conn.execute(_LOCK_SESSION, (session_id,))
             await insert_files(conn, session_id, files, [subdirectory] * len(files))
             await conn.execute("UPDATE ingest_sessions SET updated_at = now() WHERE id = %s", (session_id,))
 

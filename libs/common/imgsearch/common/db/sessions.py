@@ -39,16 +39,20 @@ _COLUMNS = f"""s.id, s.root, s.subdirectories, s.include, s.exclude, s.priority,
     COALESCE(s.cancelled_at, s.finished_at) AS finished_at"""
 
 # Files are new ('pending'), or known with the same size and mtime: settled at once from their files row.
+# In a cancelled session (a folder walk that went on past the cancel) new files are cancelled at once.
 INSERT_FILES = """
 INSERT INTO session_files
     (session_id, path, subdirectory, size_bytes, mtime_ns, state, image_id, error, done_at)
-SELECT %s, n.path, n.sub, n.size, n.mtime,
-       CASE WHEN f.path IS NULL OR (f.status <> 'failed' AND f.image_id IS NULL) THEN 'pending'
-            WHEN f.status = 'failed' THEN 'failed' ELSE 'unchanged' END,
+SELECT s.id, n.path, n.sub, n.size, n.mtime,
+       CASE WHEN f.path IS NOT NULL AND f.status = 'failed' THEN 'failed'
+            WHEN f.path IS NOT NULL AND f.image_id IS NOT NULL THEN 'unchanged'
+            WHEN s.cancelled_at IS NOT NULL THEN 'cancelled' ELSE 'pending' END,
        f.image_id, f.error,
-       CASE WHEN f.path IS NULL OR (f.status <> 'failed' AND f.image_id IS NULL) THEN NULL ELSE now() END
+       CASE WHEN f.path IS NULL OR (f.status <> 'failed' AND f.image_id IS NULL)
+            THEN CASE WHEN s.cancelled_at IS NULL THEN NULL ELSE now() END ELSE now() END
 FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])
      WITH ORDINALITY AS n(path, sub, size, mtime, ord)
+JOIN ingest_sessions s ON s.id = %s
 LEFT JOIN files f ON f.path = n.path AND f.size_bytes = n.size AND f.mtime_ns = n.mtime
 ORDER BY n.ord
 ON CONFLICT (session_id, path) DO NOTHING
@@ -245,8 +249,8 @@ async def insert_files(conn: AsyncConnection[Any], session_id: int, files: Seque
     if not files:
         return
     await conn.execute(INSERT_FILES, (
-        session_id, [str(f.path) for f in files], list(subdirectories), [f.size for f in files],
-        [f.mtime_ns for f in files],
+        [str(f.path) for f in files], list(subdirectories), [f.size for f in files],
+        [f.mtime_ns for f in files], session_id,
     ))
 
 

@@ -13,7 +13,7 @@ class ReconcileRequest(_message.Message):
     def __init__(self, repair: _Optional[bool] = ...) -> None: ...
 
 class ImagesCheck(_message.Message):
-    __slots__ = ("collection_exists", "postgres", "points", "missing", "embedded_without_vector", "pending_stalled", "pending_queued", "failed", "no_file", "republished", "orphans", "orphans_deleted", "drift")
+    __slots__ = ("collection_exists", "postgres", "points", "missing", "embedded_without_vector", "pending_stalled", "pending_queued", "failed", "no_file", "republished", "orphans", "orphans_deleted", "drift", "payload_drift", "payloads_fixed", "hashes_missing", "hashes_recorded")
     COLLECTION_EXISTS_FIELD_NUMBER: _ClassVar[int]
     POSTGRES_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,10 @@ class ImagesCheck(_message.Message):
     ORPHANS_FIELD_NUMBER: _ClassVar[int]
     ORPHANS_DELETED_FIELD_NUMBER: _ClassVar[int]
     DRIFT_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_DRIFT_FIELD_NUMBER: _ClassVar[int]
+    PAYLOADS_FIXED_FIELD_NUMBER: _ClassVar[int]
+    HASHES_MISSING_FIELD_NUMBER: _ClassVar[int]
+    HASHES_RECORDED_FIELD_NUMBER: _ClassVar[int]
     collection_exists: bool
     postgres: int
     points: int
@@ -40,7 +44,11 @@ class ImagesCheck(_message.Message):
     orphans: int
     orphans_deleted: int
     drift: int
-    def __init__(self, collection_exists: _Optional[bool] = ..., postgres: _Optional[int] = ..., points: _Optional[int] = ..., missing: _Optional[int] = ..., embedded_without_vector: _Optional[int] = ..., pending_stalled: _Optional[int] = ..., pending_queued: _Optional[int] = ..., failed: _Optional[int] = ..., no_file: _Optional[int] = ..., republished: _Optional[int] = ..., orphans: _Optional[int] = ..., orphans_deleted: _Optional[int] = ..., drift: _Optional[int] = ...) -> None: ...
+    payload_drift: int
+    payloads_fixed: int
+    hashes_missing: int
+    hashes_recorded: int
+    def __init__(self, collection_exists: _Optional[bool] = ..., postgres: _Optional[int] = ..., points: _Optional[int] = ..., missing: _Optional[int] = ..., embedded_without_vector: _Optional[int] = ..., pending_stalled: _Optional[int] = ..., pending_queued: _Optional[int] = ..., failed: _Optional[int] = ..., no_file: _Optional[int] = ..., republished: _Optional[int] = ..., orphans: _Optional[int] = ..., orphans_deleted: _Optional[int] = ..., drift: _Optional[int] = ..., payload_drift: _Optional[int] = ..., payloads_fixed: _Optional[int] = ..., hashes_missing: _Optional[int] = ..., hashes_recorded: _Optional[int] = ...) -> None: ...
 
 class FacesCheck(_message.Message):
     __slots__ = ("collection_exists", "postgres", "points", "missing", "restored", "orphans", "orphans_deleted", "payload_drift", "payloads_fixed", "drift")

@@ -46,7 +46,8 @@ class AdminServicer:
 
     def Reconcile(self, request, context):
         """Compare PostgreSQL, the Qdrant collections and the stream; with repair, re-publish images without a
-        vector, delete orphan points, restore face points and payloads from PostgreSQL. One run at a time.
+        vector, delete orphan points, restore image and face payloads and face points from PostgreSQL, compute
+        missing perceptual hashes from thumbnails. One run at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -27,6 +27,10 @@ class ImagesCheck(BaseModel):
     republished: int
     orphans: int = Field(description="drift: points without an image")
     orphans_deleted: int
+    payload_drift: int = Field(description="drift: folders / taken_at / location / camera differ from PG")
+    payloads_fixed: int
+    hashes_missing: int = Field(description="drift: no perceptual hashes (ingested before they existed)")
+    hashes_recorded: int = Field(description="perceptual hashes computed from the thumbnail")
     drift: int
 
 

@@ -2,6 +2,8 @@
 square windows along its long side, so a square crop of a photo (with or without a colour change) still
 lands near its original.
 
+Computed from pixels (Pillow): by ingest from the upright preview, by reconcile from the thumbnail of an
+image ingested before hashes existed. Import it where Pillow is installed (not in the gateway's set).
 How two sets of hashes are compared: imgsearch.common.perceptual.distance.
 """
 
