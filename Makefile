@@ -9,7 +9,7 @@ SRC := libs/contracts libs/common libs/clip services/ingest services/embed servi
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt services/*/requirements.txt)
 
-.PHONY: install run test lint typecheck protos check-protos bench-embed bench-faces bench-cluster bench-ingest test-faults clean
+.PHONY: install run test lint typecheck protos check-protos bench-embed bench-faces bench-cluster bench-ingest bench-progress test-faults clean
 
 $(STAMP): $(REQS) tools/link_sources.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-cluster: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(PY) bench/bench_ingest.py --data ../shared/data
+
+bench-progress: $(STAMP)
+	$(PY) bench/bench_progress.py
 
 clean:
 	rm -rf $(VENV) .cache

@@ -15,7 +15,7 @@ from imgsearch.common.bus import Bus
 from imgsearch.common.db.pool import open_pool
 from imgsearch.common.deps import Deps
 from imgsearch.common.ids import message_id, point_id
-from imgsearch.common.settings import ClipSettings, ConsumerSettings, Settings
+from imgsearch.common.settings import ConsumerSettings, Settings
 from imgsearch.common.subjects import IMAGES_EMBEDDED, IMAGES_INGESTED, failed_subject
 from imgsearch.common.vectors.edge import QdrantEdgeStore
 from imgsearch.common.vectors.port import IMAGES_COLLECTION
@@ -33,8 +33,7 @@ async def test_embed_service_end_to_end(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
-        clip=ClipSettings(model=tiny_clip.model_name, model_config_file=tiny_clip.config_file,
-                          pretrained=str(tiny_clip.weights_file), batch_size=3),
+        clip=tiny_clip.settings(batch_size=3),
         consumer=ConsumerSettings(max_deliver=2, ack_wait_s=10, backoff_s=[0.2]),
     )
     clip = await asyncio.to_thread(load_clip, settings.clip)  # both towers: the test queries text too

@@ -4,27 +4,16 @@ deleted and made again (the file put back is a new images.ingested, not a repeat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from imgsearch.common.db.pool import open_pool
 from imgsearch.ingest.probe import ImageInfo
 from imgsearch.ingest.repository import IngestRepository
 
 pytestmark = pytest.mark.integration
 INFO = ImageInfo("JPEG", 4, 3, 1, None, None, None, None, None, None, None)
-
-
-@pytest.fixture
-async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
-    opened = await open_pool(pg_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_an_image_row_keeps_its_life_until_it_is_made_again(pool: AsyncConnectionPool) -> None:

@@ -8,36 +8,24 @@ import asyncio
 import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from imgsearch.common.bus import Bus
-from imgsearch.common.db.pool import open_pool
-from imgsearch.common.deps import Deps
 from imgsearch.common.settings import ConsumerSettings, IngestSettings, Settings
-from imgsearch.common.subjects import COMMANDS, EVENTS, IMAGES_INGESTED
-from imgsearch.events.v1.events_pb2 import ImageIngested
-from imgsearch.ingest.bootstrap import DURABLE, serve
+from imgsearch.common.subjects import COMMANDS, EVENTS
+from imgsearch.ingest.bootstrap import DURABLE
 from imgsearch.ingest.commands import request_ingest
+from tests.support.ingest_service import IngestService, ingest_service, ingested_events
 from tests.support.session_waits import sessions_done
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class Service:
-    bus: Bus
-    pool: AsyncConnectionPool
-    settings: Settings
-    library: Path
-
-
 @pytest.fixture
-async def service(nats_url: str, pg_url: str, tmp_path: Path, shared_data: Path) -> AsyncIterator[Service]:
+async def service(nats_url: str, pg_url: str, tmp_path: Path, shared_data: Path
+                  ) -> AsyncIterator[IngestService]:
     robustness = shared_data / "robustness"
     library = tmp_path / "library"
     library.mkdir()
@@ -51,17 +39,9 @@ async def service(nats_url: str, pg_url: str, tmp_path: Path, shared_data: Path)
         consumer=ConsumerSettings(ack_wait_s=30.0, backoff_s=[0.2], max_deliver=2),
         ingest=IngestSettings(workers=2, exclude=[]),
     )
-    bus = await Bus.connect(nats_url, name="ingest-test")
-    await bus.ensure_streams()
-    pool = await open_pool(pg_url, 1, 4)
-    deps = Deps(bus=bus, pool=pool, vectors=cast(Any, None))  # ingest never touches vectors
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, deps, stop))
-    yield Service(bus, pool, settings, library)
-    stop.set()
-    await asyncio.wait_for(task, timeout=30)
-    await bus.drain()
-    await pool.close()
+    async with ingest_service(nats_url, pg_url, settings, library, name="ingest-test",
+                              max_connections=4) as service:
+        yield service
 
 
 async def _settled(bus: Bus, timeout_s: float = 120.0) -> None:
@@ -79,17 +59,8 @@ async def _settled(bus: Bus, timeout_s: float = 120.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def _ingested_events(bus: Bus) -> list[ImageIngested]:
-    info = await bus.js.stream_info(EVENTS.name)
-    events = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        msg = await bus.js.get_msg(EVENTS.name, seq)
-        if msg.subject == IMAGES_INGESTED and msg.data:
-            events.append(ImageIngested.FromString(msg.data))
-    return events
-
-
-async def test_every_robustness_file_ends_ingested_or_failed(service: Service, shared_data: Path) -> None:
+async def test_every_robustness_file_ends_ingested_or_failed(service: IngestService, shared_data: Path
+                                                             ) -> None:
     expected = {p.name for p in (shared_data / "robustness").rglob("*") if p.is_file()}
     await request_ingest(service.bus, service.library)
     await _settled(service.bus)
@@ -115,7 +86,7 @@ async def test_every_robustness_file_ends_ingested_or_failed(service: Service, s
     assert [r[1] for r in good_copies] == ["ingested", "ingested"]
     assert good_copies[0][3] == good_copies[1][3]  # one image, two paths
 
-    events = await _ingested_events(service.bus)
+    events = await ingested_events(service.bus)
     ingested = [r for r in rows if r[1] == "ingested"]
     assert sorted(e.path for e in events) == sorted(r[0] for r in ingested)
     second = [e for e in events if e.path.endswith("scene.jpg")][-1]  # whichever copy came later
@@ -137,7 +108,7 @@ async def test_every_robustness_file_ends_ingested_or_failed(service: Service, s
     assert (await service.bus.js.stream_info(EVENTS.name)).state.messages == before
 
 
-async def test_outside_root_is_refused_and_dead_lettered(service: Service, tmp_path: Path) -> None:
+async def test_outside_root_is_refused_and_dead_lettered(service: IngestService, tmp_path: Path) -> None:
     await request_ingest(service.bus, Path("/etc"))
     await request_ingest(service.bus, service.library / ".." / "data")
     await _settled(service.bus)

@@ -8,63 +8,18 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from PIL import Image
-from psycopg_pool import AsyncConnectionPool
 
-from imgsearch.common.bus import Bus
-from imgsearch.common.db.pool import open_pool
-from imgsearch.common.db.sessions import SessionRepository
-from imgsearch.common.deps import Deps
 from imgsearch.common.settings import ConsumerSettings, IngestSettings, Settings, WatchSettings
-from imgsearch.common.subjects import EVENTS, IMAGES_INGESTED
-from imgsearch.events.v1.events_pb2 import ImageIngested
-from imgsearch.ingest.bootstrap import serve
-from imgsearch.ingest.commands import request_ingest
+from tests.support.ingest_service import IngestService, ingest_service, ingested_events
+from tests.support.scanned_files import Scanned
 from tests.support.session_waits import sessions_done
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Service:
-    bus: Bus
-    pool: AsyncConnectionPool
-    settings: Settings
-    library: Path
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-    @property
-    def sessions(self) -> SessionRepository:
-        return SessionRepository(self.pool)
-
-    def start(self) -> None:
-        self.stop = asyncio.Event()
-        deps = Deps(bus=self.bus, pool=self.pool, vectors=cast(Any, None))  # ingest never touches vectors
-        self.task = asyncio.create_task(serve(self.settings, deps, self.stop))
-
-    async def halt(self) -> None:
-        self.stop.set()
-        if self.task is not None:
-            await asyncio.wait_for(self.task, timeout=30)
-
-    async def session(self, folder: str, priority: str) -> int:
-        """As the gateway does it: the session in PostgreSQL, then the command that wakes the service."""
-        path = self.library / folder
-        session_id = await self.sessions.create(path, [], priority, [], [])
-        await request_ingest(self.bus, path, session_id=session_id)
-        return session_id
-
-    async def scalar(self, sql: str, *args: object) -> Any:
-        async with self.pool.connection() as conn:
-            row = await (await conn.execute(sql, args or None)).fetchone()
-        assert row is not None
-        return row[0]
 
 
 def _photos(folder: Path, count: int, seed: int) -> None:
@@ -77,7 +32,7 @@ def _photos(folder: Path, count: int, seed: int) -> None:
 
 
 @pytest.fixture
-async def service(nats_url: str, pg_url: str, tmp_path: Path) -> AsyncIterator[Service]:
+async def service(nats_url: str, pg_url: str, tmp_path: Path) -> AsyncIterator[IngestService]:
     library = tmp_path / "library"
     _photos(library / "bulk", 600, seed=1)
     _photos(library / "urgent", 12, seed=2)
@@ -88,15 +43,9 @@ async def service(nats_url: str, pg_url: str, tmp_path: Path) -> AsyncIterator[S
         ingest=IngestSettings(workers=2, exclude=[], claim_batch=2, discovery_chunk=50, worker_id="w1"),
         watch=WatchSettings(enabled=False),
     )
-    bus = await Bus.connect(nats_url, name="sessions-test")
-    await bus.ensure_streams()
-    pool = await open_pool(pg_url, 1, 6)
-    service = Service(bus, pool, settings, library)
-    service.start()
-    yield service
-    await service.halt()
-    await bus.drain()
-    await pool.close()
+    async with ingest_service(nats_url, pg_url, settings, library, name="sessions-test",
+                              max_connections=6) as service:
+        yield service
 
 
 async def _until(check: Any, timeout_s: float = 60.0) -> None:
@@ -107,7 +56,7 @@ async def _until(check: Any, timeout_s: float = 60.0) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_a_high_session_overtakes_a_running_bulk_import(service: Service) -> None:
+async def test_a_high_session_overtakes_a_running_bulk_import(service: IngestService) -> None:
     bulk = await service.session("bulk", "bulk")
 
     async def bulk_running() -> bool:
@@ -131,7 +80,7 @@ async def test_a_high_session_overtakes_a_running_bulk_import(service: Service) 
         assert record is not None and record.state == "done"
 
 
-async def test_a_restart_resumes_the_session_and_reads_each_file_once(service: Service) -> None:
+async def test_a_restart_resumes_the_session_and_reads_each_file_once(service: IngestService) -> None:
     session = await service.session("resume", "normal")
 
     async def started() -> bool:
@@ -153,24 +102,16 @@ async def test_a_restart_resumes_the_session_and_reads_each_file_once(service: S
     assert await service.scalar("SELECT count(*) FROM session_files WHERE session_id = %s", session) == 150
     assert await service.scalar("SELECT max(attempts) FROM session_files") == 1  # no file read twice
     assert await service.scalar("SELECT count(*) FROM files WHERE status = 'ingested'") == 150
-    published = Counter(e.path for e in await _ingested_events(service.bus))
+    published = Counter(e.path for e in await ingested_events(service.bus))
     assert len(published) == 150 and set(published.values()) == {1}
 
 
-async def _ingested_events(bus: Bus) -> list[ImageIngested]:
-    info = await bus.js.stream_info(EVENTS.name)
-    events = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        msg = await bus.js.get_msg(EVENTS.name, seq)
-        if msg.subject == IMAGES_INGESTED and msg.data:
-            events.append(ImageIngested.FromString(msg.data))
-    return events
-
-
-async def test_files_of_a_dead_worker_come_back_and_a_file_that_kills_workers_fails(service: Service) -> None:
+async def test_files_of_a_dead_worker_come_back_and_a_file_that_kills_workers_fails(
+    service: IngestService,
+) -> None:
     await service.halt()
     files = sorted((service.library / "urgent").iterdir())[:3]
-    scanned = [_Scanned(p, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    scanned = [Scanned(p, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     session = await service.sessions.create(service.library / "urgent", [], "high", [], [], files=scanned)
     # another worker held two of them and died: one lease ran out, the other file killed it 3 times
     async with service.pool.connection() as conn:
@@ -194,9 +135,3 @@ async def test_files_of_a_dead_worker_come_back_and_a_file_that_kills_workers_fa
     progress = await service.sessions.progress(session)
     assert (progress.discovered, progress.ingested, progress.failed) == (3, 2, 1)
 
-
-@dataclass(frozen=True)
-class _Scanned:
-    path: Path
-    size: int
-    mtime_ns: int

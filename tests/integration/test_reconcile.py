@@ -22,7 +22,7 @@ from imgsearch.common.deps import Deps
 from imgsearch.common.folders import folders_of
 from imgsearch.common.ids import message_id, point_id
 from imgsearch.common.perceptual import PerceptualHashes
-from imgsearch.common.settings import ClipSettings, ConsumerSettings, Settings
+from imgsearch.common.settings import ConsumerSettings, Settings
 from imgsearch.common.subjects import EVENTS, IMAGES_INGESTED
 from imgsearch.common.vectors.edge import QdrantEdgeStore
 from imgsearch.common.vectors.port import FACES_COLLECTION, IMAGES_COLLECTION, CollectionSpec, VectorPoint
@@ -50,8 +50,7 @@ async def test_dry_run_counts_repair_fixes_and_a_second_run_finds_nothing(
 ) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
-        clip=ClipSettings(model=tiny_clip.model_name, model_config_file=tiny_clip.config_file,
-                          pretrained=str(tiny_clip.weights_file), batch_size=4),
+        clip=tiny_clip.settings(batch_size=4),
         consumer=ConsumerSettings(max_deliver=2, ack_wait_s=10, backoff_s=[0.2]),
     )
     clip = await asyncio.to_thread(load_clip, settings.clip, frozenset({"image"}))

@@ -4,7 +4,6 @@ duplicate window) gets a new one, for the removed image, for a path whose image 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import pytest
 from google.protobuf.message import Message
 from psycopg_pool import AsyncConnectionPool
 
-from imgsearch.common.db.pool import open_pool
 from imgsearch.ingest.removals import announce
 from imgsearch.ingest.scan import ScannedFile
 from imgsearch.ingest.watch_repository import Removal, WatchRepository
@@ -28,15 +26,6 @@ class Publisher:
     async def publish(self, subject: str, message: Message | bytes, msg_id: str) -> bool:
         self.ids.append(msg_id)
         return True
-
-
-@pytest.fixture
-async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
-    opened = await open_pool(pg_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def ingest(pool: AsyncConnectionPool, image_id: str, *paths: str) -> None:

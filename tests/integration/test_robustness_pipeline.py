@@ -14,7 +14,7 @@ import imgsearch.embed.bootstrap as embed
 import imgsearch.ingest.bootstrap as ingest
 from imgsearch.clip import load_clip
 from imgsearch.common.deps import open_deps
-from imgsearch.common.settings import ClipSettings, ConsumerSettings, Settings
+from imgsearch.common.settings import ConsumerSettings, Settings
 from imgsearch.common.vectors.port import IMAGES_COLLECTION
 from imgsearch.ingest.commands import request_ingest
 from tests.support.tiny_clip import TinyClip
@@ -36,8 +36,7 @@ async def test_robustness_files_all_reach_a_final_state(
     expected_files = sum(1 for p in library.rglob("*") if p.is_file() and not p.name.startswith("."))
     settings = Settings(
         data_dir=tmp_path / "data", library_roots=[library],
-        clip=ClipSettings(model=tiny_clip.model_name, model_config_file=tiny_clip.config_file,
-                          pretrained=str(tiny_clip.weights_file), batch_size=8),
+        clip=tiny_clip.settings(batch_size=8),
         consumer=ConsumerSettings(max_deliver=2, ack_wait_s=30, backoff_s=[0.2]),
     )
     clip = await asyncio.to_thread(load_clip, settings.clip, frozenset({"image"}))

@@ -4,33 +4,16 @@ adds afterwards, and files a worker gives back afterwards, are cancelled, never 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from imgsearch.common.db.pool import open_pool
 from imgsearch.common.db.session_work import SessionWork
 from imgsearch.common.db.sessions import SessionRepository
+from tests.support.scanned_files import ROOT, Scanned
 
 pytestmark = pytest.mark.integration
-ROOT = Path("/lib")
-
-
-@dataclass(frozen=True)
-class File:
-    path: Path
-    size: int = 10
-    mtime_ns: int = 1
-
-
-@pytest.fixture
-async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
-    pool = await open_pool(pg_url, 1, 4)
-    yield pool
-    await pool.close()
 
 
 async def _states(pool: AsyncConnectionPool, session: int) -> dict[str, str]:
@@ -47,13 +30,13 @@ async def test_files_added_or_given_back_after_a_cancel_are_cancelled(pool: Asyn
     repo = SessionRepository(pool)
     work, other = SessionWork(pool, "w1", 30.0), SessionWork(pool, "w2", 30.0)
     session = await repo.create(ROOT, [], "normal", [], [])  # discovering: the walk adds the files
-    await work.add_files(session, [File(ROOT / "1.jpg"), File(ROOT / "2.jpg"), File(ROOT / "3.jpg")], "")
+    await work.add_files(session, [Scanned(ROOT / name) for name in ("1.jpg", "2.jpg", "3.jpg")], "")
     held = await work.claim(session, 1)
     held_by_other = await other.claim(session, 1)
     assert (await repo.cancel(session)).state == "cancelled"
 
     # The walk had checked the session before the cancel, and goes on adding what it found.
-    await work.add_files(session, [File(ROOT / "4.jpg"), File(ROOT / "known.jpg")], "")
+    await work.add_files(session, [Scanned(ROOT / "4.jpg"), Scanned(ROOT / "known.jpg")], "")
     await work.release(session, held[0].path)  # a transient failure after the cancel
     assert await other.release_own() == 1  # the other worker restarted after the cancel
 
@@ -70,7 +53,7 @@ async def test_an_open_session_still_gets_its_files_back_pending(pool: AsyncConn
     repo = SessionRepository(pool)
     work = SessionWork(pool, "w1", 30.0)
     session = await repo.create(ROOT, [], "normal", [], [])
-    await work.add_files(session, [File(ROOT / "1.jpg"), File(ROOT / "2.jpg")], "")
+    await work.add_files(session, [Scanned(ROOT / "1.jpg"), Scanned(ROOT / "2.jpg")], "")
     held = await work.claim(session, 2)
     await work.release(session, held[0].path)
     assert await work.release_own() == 1

@@ -3,39 +3,21 @@ run out and come back, and progress per session and subdirectory with rates and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from imgsearch.common.db.pool import open_pool
 from imgsearch.common.db.session_work import SessionWork
 from imgsearch.common.db.sessions import SessionRepository
 from imgsearch.common.errors import Conflict, InvalidInput, NotFound
+from tests.support.scanned_files import ROOT, Scanned
 
 pytestmark = pytest.mark.integration
-ROOT = Path("/lib")
 
 
-@dataclass(frozen=True)
-class File:
-    path: Path
-    size: int = 10
-    mtime_ns: int = 1
-
-
-@pytest.fixture
-async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
-    pool = await open_pool(pg_url, 1, 4)
-    yield pool
-    await pool.close()
-
-
-def _files(*names: str) -> list[File]:
-    return [File(ROOT / name) for name in names]
+def _files(*names: str) -> list[Scanned]:
+    return [Scanned(ROOT / name) for name in names]
 
 
 async def _execute(pool: AsyncConnectionPool, sql: str, *args: object) -> None:
@@ -123,8 +105,8 @@ async def test_known_files_are_settled_when_added(pool: AsyncConnectionPool) -> 
     await _execute(pool, "INSERT INTO files (path, library_root, size_bytes, mtime_ns, status, error)"
                          " VALUES ('/lib/bad.jpg', '/lib', 10, 1, 'failed', 'not an image')")
     repo = SessionRepository(pool)
-    files = [File(ROOT / "same.jpg"), File(ROOT / "changed.jpg", mtime_ns=2), File(ROOT / "bad.jpg"),
-             File(ROOT / "new.jpg")]
+    files = [Scanned(ROOT / "same.jpg"), Scanned(ROOT / "changed.jpg", mtime_ns=2), Scanned(ROOT / "bad.jpg"),
+             Scanned(ROOT / "new.jpg")]
     session = await repo.create(ROOT, [], "low", [], [], files=files)
     work = SessionWork(pool, "w", 30.0)
     assert sorted(f.path.name for f in await work.claim(session, 10)) == ["changed.jpg", "new.jpg"]

@@ -13,16 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from imgsearch.common.bus import Bus
-from imgsearch.common.db.pool import open_pool
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import NotFound
 from imgsearch.common.ids import point_id
-from imgsearch.common.settings import ClipSettings, ConsumerSettings, Settings, WatchSettings
-from imgsearch.common.vectors.edge import QdrantEdgeStore
 from imgsearch.common.vectors.port import IMAGES_COLLECTION
 from imgsearch.ingest.commands import request_ingest
 from tests.support.faces_stack import wait_for
+from tests.support.services_running import query_rows, services_running, watched_library_settings
 from tests.support.tiny_clip import TinyClip
 
 pytestmark = pytest.mark.integration
@@ -35,8 +32,7 @@ class Library:
     deps: Deps
 
     async def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
-        async with self.deps.pool.connection() as conn:
-            return list(await (await conn.execute(sql, args or None)).fetchall())
+        return await query_rows(self.deps, sql, *args)
 
     async def vector(self, image_id: str) -> bool:
         try:
@@ -68,22 +64,10 @@ async def library(nats_url: str, pg_url: str, tiny_clip: TinyClip, tmp_path: Pat
     import imgsearch.ingest.bootstrap as ingest_service
 
     root = await asyncio.to_thread(build_library, tmp_path, shared_data)
-    settings = Settings(
-        data_dir=tmp_path / "data", library_roots=[root],
-        clip=ClipSettings(model=tiny_clip.model_name, model_config_file=tiny_clip.config_file,
-                          pretrained=str(tiny_clip.weights_file), batch_size=4),
-        consumer=ConsumerSettings(max_deliver=2, ack_wait_s=30, backoff_s=[0.2]),
-        watch=WatchSettings(rescan_interval_s=3600, debounce_s=0.3),  # file system events only
-    )
-    bus = await Bus.connect(nats_url, name="test-comes-back")
-    await bus.ensure_streams()
-    deps = Deps(bus=bus, pool=await open_pool(pg_url),
-                vectors=QdrantEdgeStore(settings.vectors_dir, background_optimize=False))
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(service.serve(settings, deps, stop))
-             for service in (ingest_service, embed_service)]
-    try:
-        await request_ingest(bus, root)
+    settings = watched_library_settings(tmp_path / "data", root, tiny_clip)
+    async with services_running(settings, nats_url, pg_url, "test-comes-back",
+                                [ingest_service.serve, embed_service.serve]) as deps:
+        await request_ingest(deps.bus, root)
         running = Library(root, deps)
 
         async def both_embedded() -> bool:
@@ -92,13 +76,6 @@ async def library(nats_url: str, pg_url: str, tiny_clip: TinyClip, tmp_path: Pat
 
         await wait_for(both_embedded, TIMEOUT_S, "the library's 2 images embedded")
         yield running
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await deps.close()
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
 
 
 async def test_a_file_deleted_and_put_back_is_embedded_again_and_removed_again(

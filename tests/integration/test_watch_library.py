@@ -14,22 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from imgsearch.common.bus import Bus
-from imgsearch.common.db.pool import open_pool
 from imgsearch.common.deps import Deps
 from imgsearch.common.ids import point_id
 from imgsearch.common.settings import (
-    ClipSettings,
     ClusteringSettings,
-    ConsumerSettings,
     FacesSettings,
     Settings,
-    WatchSettings,
 )
-from imgsearch.common.vectors.edge import QdrantEdgeStore
 from imgsearch.common.vectors.port import FACES_COLLECTION, IMAGES_COLLECTION, SearchFilter
 from imgsearch.ingest.commands import request_ingest
 from tests.support.faces_stack import wait_for
+from tests.support.services_running import query_rows, services_running, watched_library_settings
 from tests.support.tiny_clip import TinyClip
 
 pytestmark = pytest.mark.integration
@@ -43,8 +38,7 @@ class Library:
     deps: Deps
 
     async def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
-        async with self.deps.pool.connection() as conn:
-            return list(await (await conn.execute(sql, args or None)).fetchall())
+        return await query_rows(self.deps, sql, *args)
 
     async def image_of(self, path: Path) -> str | None:
         rows = await self.rows(
@@ -73,34 +67,15 @@ async def library(nats_url: str, pg_url: str, tiny_clip: TinyClip, tmp_path: Pat
     import imgsearch.ingest.bootstrap as ingest_service
 
     root = await asyncio.to_thread(build_library, tmp_path, shared_data)
-    settings = Settings(
-        data_dir=tmp_path / "data", library_roots=[root],
-        clip=ClipSettings(model=tiny_clip.model_name, model_config_file=tiny_clip.config_file,
-                          pretrained=str(tiny_clip.weights_file), batch_size=4),
-        faces=FacesSettings(backend="dlib", workers=2),
-        clustering=ClusteringSettings(interval_s=0),
-        consumer=ConsumerSettings(max_deliver=2, ack_wait_s=30, backoff_s=[0.2]),
-        watch=WatchSettings(rescan_interval_s=3600, debounce_s=0.3),  # events only, in this test's time
-    )
-    bus = await Bus.connect(nats_url, name="test-watch")
-    await bus.ensure_streams()
-    deps = Deps(bus=bus, pool=await open_pool(pg_url),
-                vectors=QdrantEdgeStore(settings.vectors_dir, background_optimize=False))
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(service.serve(settings, deps, stop))
-             for service in (ingest_service, embed_service, faces_service)]
-    running = Library(root, settings, deps)
-    try:
-        await request_ingest(bus, root)
+    settings = watched_library_settings(tmp_path / "data", root, tiny_clip,
+                                        faces=FacesSettings(backend="dlib", workers=2),
+                                        clustering=ClusteringSettings(interval_s=0))
+    async with services_running(settings, nats_url, pg_url, "test-watch",
+                                [ingest_service.serve, embed_service.serve, faces_service.serve]) as deps:
+        running = Library(root, settings, deps)
+        await request_ingest(deps.bus, root)
         await wait_for(lambda: _all_done(running, 3), TIMEOUT_S, "the library's 3 images embedded with faces")
         yield running
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await deps.close()
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
 
 
 async def _all_done(library: Library, images: int) -> bool:

@@ -4,28 +4,17 @@ cascade, their people reported), a move keeps the image, and folder listings esc
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from imgsearch.common.db.image_paths import ImagePaths
-from imgsearch.common.db.pool import open_pool
 from imgsearch.ingest.scan import ScannedFile
 from imgsearch.ingest.watch_repository import FileRow, WatchRepository
 
 pytestmark = pytest.mark.integration
 ROOT = "/lib"
-
-
-@pytest.fixture
-async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
-    opened = await open_pool(pg_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def add(pool: AsyncConnectionPool, image_id: str, *paths: str, faces: tuple[int | None, ...] = ()

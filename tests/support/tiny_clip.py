@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from imgsearch.common.settings import ClipSettings
+
 RECIPE = "v1"  # bump when anything below changes: the cache is keyed by it
 MODEL_NAME = "imgsearch-tiny-clip"
 COLORS = {"red": (220, 30, 30), "green": (30, 170, 40), "blue": (30, 60, 220), "yellow": (235, 210, 20)}
@@ -35,6 +37,11 @@ class TinyClip:
     config_file: Path
     weights_file: Path
     classes: tuple[tuple[str, str], ...]  # (color, shape)
+
+    def settings(self, batch_size: int) -> ClipSettings:
+        """For the production loader and the embed service."""
+        return ClipSettings(model=self.model_name, model_config_file=self.config_file,
+                            pretrained=str(self.weights_file), batch_size=batch_size)
 
 
 def classes() -> tuple[tuple[str, str], ...]:

@@ -18,8 +18,8 @@ from PIL import Image, ImageSequence
 
 from imgsearch.common.cameras import camera_name
 from imgsearch.common.imaging import configure_decoders
+from imgsearch.common.ingested_metadata import add_metadata
 from imgsearch.events.v1.events_pb2 import ImageIngested
-from imgsearch.ingest.event_metadata import add_metadata
 from imgsearch.ingest.probe import ProbeLimits, probe
 from imgsearch.ingest.thumbnails import to_rgb
 

@@ -19,17 +19,8 @@ from imgsearch.common.perceptual import (
     to_unsigned,
 )
 from imgsearch.common.phash import hash_image, perceptual_hashes
-from imgsearch.common.settings import DuplicatesSettings
-from imgsearch.ingest.probe import ProbeLimits, probe
-
-THRESHOLD = DuplicatesSettings().near_threshold
-LIMITS = ProbeLimits(max_image_pixels=200_000_000, max_file_bytes=512 * 1024 * 1024, preview_size=384)
-NEAR_PAIRS = [
-    ("robustness/duplicates/pillow_flower.jpg", "robustness/duplicates/pillow_flower.webp"),
-    ("robustness/duplicates/pillow_flower2.jpg", "robustness/duplicates/pillow_flower2.webp"),
-    ("scenes/photoprism/dog_created_1919.jpg", "scenes/photoprism/dog_toshi_yellow.jpg"),
-    ("scenes/photoprism/IMG_4120.JPG", "scenes/photoprism/IMG_E4120.JPG"),  # square crop + black and white
-]
+from imgsearch.ingest.probe import probe
+from tests.support.near_duplicates import LIMITS, NEAR_PAIRS, THRESHOLD
 
 
 def hashes_of(path: Path) -> PerceptualHashes:

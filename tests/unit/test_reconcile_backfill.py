@@ -11,24 +11,15 @@ import pytest
 
 from imgsearch.common.perceptual import PerceptualHashes, distance, hamming
 from imgsearch.common.phash import hash_image
-from imgsearch.common.settings import DuplicatesSettings
 from imgsearch.embed.handlers import payload_for
-from imgsearch.ingest.probe import ProbeLimits, probe
+from imgsearch.ingest.probe import probe
 from imgsearch.ingest.thumbnails import write_thumbnail
 from imgsearch.reconcile.hashes import hash_thumbnails, pixels_available
 from imgsearch.reconcile.images import COMPARED, image_payload, ingested_event
 from imgsearch.reconcile.report import ImagesCheck, ReconcileReport
 from imgsearch.reconcile.store import IngestedImage
 from imgsearch.reconcile.views import report_dict
-
-THRESHOLD = DuplicatesSettings().near_threshold
-LIMITS = ProbeLimits(max_image_pixels=200_000_000, max_file_bytes=512 * 1024 * 1024, preview_size=384)
-NEAR_PAIRS = [
-    ("robustness/duplicates/pillow_flower.jpg", "robustness/duplicates/pillow_flower.webp"),
-    ("robustness/duplicates/pillow_flower2.jpg", "robustness/duplicates/pillow_flower2.webp"),
-    ("scenes/photoprism/dog_created_1919.jpg", "scenes/photoprism/dog_toshi_yellow.jpg"),
-    ("scenes/photoprism/IMG_4120.JPG", "scenes/photoprism/IMG_E4120.JPG"),
-]
+from tests.support.near_duplicates import LIMITS, NEAR_PAIRS, THRESHOLD
 
 
 def image(**changes: object) -> IngestedImage:

@@ -56,6 +56,12 @@ class FakeStore:
     async def image_sizes(self, image_ids: Sequence[str]) -> dict[str, int]:
         return {i: self.images[i] for i in image_ids if i in self.images}
 
+    async def rows_of_size(self, scopes: Sequence[tuple[str, str]], sizes: Sequence[int]
+                           ) -> list[tuple[int, FileRow]]:
+        return [(self.images[row[3]], FileRow(p, *row[1:])) for p, row in sorted(self.files.items())
+                if row[3] is not None and self.images.get(row[3]) in sizes
+                and any(row[0] == r and p.startswith(f.rstrip("/") + "/") for r, f in scopes)]
+
     async def move(self, old_path: str, file: ScannedFile, root: Path) -> bool:
         row = self.files.pop(old_path, None)
         if row is None:
@@ -83,13 +89,34 @@ class FakeStore:
 
 @dataclass
 class FakeSessions:
-    created: list[tuple[Path, str, list[Path]]] = field(default_factory=list)
+    """Watch sessions: (root, origin, every file given) per session, each call's file count, and which
+    sessions were closed and when (the file count they held then)."""
 
-    async def create(self, root: Path, subdirectories: Sequence[str], priority: str, include: Sequence[str],
-                     exclude: Sequence[str], origin: str = "user",
-                     files: Sequence[ScannedFile] | None = None) -> int:
-        self.created.append((root, origin, sorted(f.path for f in files or ())))
+    created: list[tuple[Path, str, list[Path]]] = field(default_factory=list)
+    chunks: list[list[int]] = field(default_factory=list)
+    closed: dict[int, int] = field(default_factory=dict)
+
+    async def open(self, root: Path, priority: str, files: Sequence[ScannedFile]) -> int:
+        self.created.append((root, "watch", sorted(f.path for f in files)))
+        self.chunks.append([len(files)])
         return len(self.created)
+
+    async def add(self, session_id: int, files: Sequence[ScannedFile]) -> bool:
+        if session_id in self.closed:
+            return False
+        root, origin, paths = self.created[session_id - 1]
+        self.created[session_id - 1] = (root, origin, sorted([*paths, *(f.path for f in files)]))
+        self.chunks[session_id - 1].append(len(files))
+        return True
+
+    async def close(self, session_id: int) -> None:
+        self.closed[session_id] = len(self.created[session_id - 1][2])
+
+    async def close_left_open(self) -> list[int]:
+        left = [i for i in range(1, len(self.created) + 1) if i not in self.closed]
+        for session_id in left:
+            await self.close(session_id)
+        return left
 
 
 @dataclass
@@ -114,7 +141,7 @@ class World:
     rescan: LibraryRescan
 
 
-def world(tmp_path: Path, import_new_folders: bool = False) -> World:
+def world(tmp_path: Path, import_new_folders: bool = False, chunk: int = 512) -> World:
     root = (tmp_path / "library").resolve()
     (root / "2023").mkdir(parents=True)
     (root / "2024").mkdir()
@@ -124,7 +151,7 @@ def world(tmp_path: Path, import_new_folders: bool = False) -> World:
     for name in ("2023/a.jpg", "2023/b.jpg", "2024/c.jpg"):
         store.ingest(root / name, root)
     rescan = LibraryRescan([root], PathFilter.of([], [".*", "*.xmp"]), store, sessions, bus,
-                           tmp_path / "thumbnails", import_new_folders=import_new_folders)
+                           tmp_path / "thumbnails", import_new_folders=import_new_folders, chunk=chunk)
     return World(root, store, sessions, bus, rescan)
 
 
@@ -287,3 +314,40 @@ async def test_a_folder_pass_only_looks_inside_that_folder(tmp_path: Path) -> No
     (w.root / "2024" / "c.jpg").unlink()
     report = await w.rescan.run([w.root / "2024"])
     assert report.removed == 1 and str(w.root / "2023" / "a.jpg") in w.store.files
+
+
+async def test_a_pass_larger_than_its_chunk_fills_one_session_chunk_by_chunk(tmp_path: Path) -> None:
+    w = world(tmp_path, chunk=5)
+    (w.root / "2023" / "trip").mkdir()
+    new = [w.root / "2023" / "trip" / f"n{i:02}.jpg" for i in range(12)]
+    for i, path in enumerate(new):
+        path.write_bytes(b"new %d" % i)
+    # Moves whose old rows lie in a chunk walked before or after their new paths.
+    os.rename(w.root / "2024" / "c.jpg", w.root / "2023" / "trip" / "zz-c.jpg")
+    os.rename(w.root / "2023" / "b.jpg", w.root / "2024" / "b.jpg")
+    report = await w.rescan.run()
+    assert (report.new, report.moved, report.removed, report.images_removed) == (12, 2, 0, 0)
+    assert report.sessions == [1] and w.sessions.created == [(w.root, "watch", sorted(new))]
+    assert len(w.sessions.chunks[0]) > 1 and max(w.sessions.chunks[0]) <= 5
+    assert w.sessions.closed == {1: 12}  # closed once, after its last chunk
+    assert str(w.root / "2023" / "trip" / "zz-c.jpg") in w.store.files
+    assert str(w.root / "2024" / "b.jpg") in w.store.files
+    assert sorted(e.reason for _, e, _ in w.bus.published) == ["moved", "moved"]
+
+
+async def test_a_session_an_interrupted_pass_left_open_is_closed_by_the_next(tmp_path: Path) -> None:
+    w = world(tmp_path, chunk=2)
+    for i in range(5):
+        (w.root / "2023" / f"n{i}.jpg").write_bytes(b"n%d" % i)
+    (w.root / "2024" / "c.jpg").unlink()
+    w.bus.down = True  # the removal after the walk fails: the pass stops
+    with pytest.raises(Unavailable):
+        await w.rescan.run()
+    assert w.sessions.closed == {1: 5}  # closed all the same
+    w.sessions.closed.clear()  # as if the close had failed too
+    for path in w.sessions.created[0][2]:  # pending in session 1
+        w.store.queued_files.add((str(path), path.stat().st_size, path.stat().st_mtime_ns))
+    w.bus.down = False
+    report = await w.rescan.run()
+    assert w.sessions.closed == {1: 5} and report.sessions == []  # closed first; its files stay queued
+    assert [e.reason for _, e, _ in w.bus.published] == ["deleted"]  # the removal the bus missed

@@ -98,6 +98,8 @@ class WatchSettings(BaseModel):
     # New files are picked up in folders that already hold ingested files (and new folders below them);
     # true: anywhere under the roots (configuring a root then imports all of it).
     import_new_folders: bool = False
+    # A pass walks, compares and queues files this many at a time: its memory does not grow with the library.
+    chunk: int = Field(default=512, ge=1)
 
 
 class FacesSettings(BaseModel):

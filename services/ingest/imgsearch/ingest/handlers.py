@@ -22,12 +22,12 @@ from google.protobuf.message import Message
 
 from imgsearch.common.errors import BadImage, Unavailable
 from imgsearch.common.ids import content_hash, message_id
+from imgsearch.common.ingested_metadata import add_metadata
 from imgsearch.common.perceptual import PerceptualHashes
 from imgsearch.common.phash import perceptual_hashes
 from imgsearch.common.subjects import IMAGES_INGESTED, failed_subject
 from imgsearch.events.v1.events_pb2 import ImageFailed, ImageIngested
 from imgsearch.ingest.domain import folders_of
-from imgsearch.ingest.event_metadata import add_metadata
 from imgsearch.ingest.probe import ImageInfo, ProbeLimits, probe, raise_if_transient, reason_of
 from imgsearch.ingest.repository import IngestStore
 from imgsearch.ingest.scan import ScannedFile, inside

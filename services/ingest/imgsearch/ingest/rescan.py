@@ -1,10 +1,13 @@
 """One pass of the watcher: walk folders of the library, compare with the files table, apply the difference.
 
-Order inside a pass: moves first (a vanished path whose content turns up at a new path keeps its image,
-names and faces: only the files row changes), then removals, then the new and changed files go to one
-ingest session (origin "watch"). A changed file is hashed: same content → only its row's size and time
-are updated; other content → the old image loses that path (removed if it was its last) and the file is
-ingested as new content.
+Order inside a pass: first the rows whose path is gone are counted; then the walk, chunk by chunk: each
+chunk is compared with the files rows of its paths, and when rows are gone, its new files whose size
+equals a gone row's image are hashed: same content → a move (the image keeps its names and faces: only the
+files row changes). The chunk's other new and changed files are added to the root's ingest session
+(origin "watch", opened with the first such chunk, closed after the walk). A changed file is hashed: same
+content → only its row's size and time are updated; other content → the old image loses that path
+(removed if it was its last) and the file is ingested as new content. Last, the rows still gone are
+removed. Memory is bounded by the chunk: nothing is held per file of the library.
 
 Safety: a path counts as vanished only when it no longer exists (os.path.lexists), so an unreadable or
 newly excluded folder removes nothing; a root that is missing or empty (an unmounted drive) is skipped.
@@ -27,14 +30,15 @@ from imgsearch.ingest.scan import PathFilter, ScannedFile, inside, scan, storabl
 from imgsearch.ingest.watch_repository import FileRow, Removal, WatchStore
 
 log = logging.getLogger(__name__)
-ORIGIN = "watch"
-_CHUNK = 512
 
 
-class SessionStarter(Protocol):
-    async def create(self, root: Path, subdirectories: Sequence[str], priority: str, include: Sequence[str],
-                     exclude: Sequence[str], origin: str = "user",
-                     files: Sequence[ScannedFile] | None = None) -> int: ...
+class SessionPort(Protocol):
+    """imgsearch.ingest.watch_sessions.WatchSessions (a fake in unit tests)."""
+
+    async def open(self, root: Path, priority: str, files: Sequence[ScannedFile]) -> int: ...
+    async def add(self, session_id: int, files: Sequence[ScannedFile]) -> bool: ...
+    async def close(self, session_id: int) -> None: ...
+    async def close_left_open(self) -> list[int]: ...
 
 
 @dataclass
@@ -54,24 +58,23 @@ class RescanReport:
 
 
 @dataclass
-class _Found:
-    new: list[tuple[Path, ScannedFile]] = field(default_factory=list)  # (root, file) to ingest
-    # Not in an imported folder: not ingested, but it may be where a vanished file went.
-    elsewhere: list[tuple[Path, ScannedFile]] = field(default_factory=list)
-    changed: list[tuple[Path, ScannedFile, FileRow]] = field(default_factory=list)
-    vanished: list[FileRow] = field(default_factory=list)
+class _Pass:
+    scopes: list[tuple[Path, Path]]
+    gone: int = 0  # rows whose path was gone before the walk: 0 → no move to look for, nothing to remove
+    sessions: dict[Path, int] = field(default_factory=dict)  # root → its open watch session
 
 
 class LibraryRescan:
     def __init__(self, roots: Sequence[Path], path_filter: PathFilter, store: WatchStore,
-                 sessions: SessionStarter, publisher: Publisher, thumbnails_dir: Path,
-                 import_new_folders: bool = False, priority: str = "normal") -> None:
+                 sessions: SessionPort, publisher: Publisher, thumbnails_dir: Path,
+                 import_new_folders: bool = False, priority: str = "normal", chunk: int = 512) -> None:
         self.roots = tuple(roots)
         self.path_filter = path_filter
         self.store, self.sessions, self.publisher = store, sessions, publisher
         self.thumbnails_dir = thumbnails_dir
         self.import_new_folders = import_new_folders
         self.priority = priority
+        self.chunk = max(1, chunk)
         # Removals done whose images.deleted could not be published (the bus was away): published first
         # in the next pass, or the image's vectors and faces would stay (its files row is gone already).
         self._unannounced: list[tuple[Removal, str, str]] = []
@@ -83,14 +86,27 @@ class LibraryRescan:
             removal, reason, moved_to = self._unannounced[0]
             await announce(self.publisher, removal, reason, self.thumbnails_dir, moved_to)
             self._unannounced.pop(0)
-        found = _Found()
+        for session in await self.sessions.close_left_open():
+            log.info("watch session %d: closed, left open by an interrupted pass", session)
+        scopes: list[tuple[Path, Path]] = []
         for root, folder in self._scopes(folders):
             if not await asyncio.to_thread(_mounted, root):
                 log.warning("library root %s is missing or empty: not rescanned (unmounted?)", root)
                 continue
-            await self._walk(root, folder, found, report)
-            found.vanished.extend(await self._vanished(root, folder))
-        await self._apply(found, report)
+            scopes.append((root, folder))
+        walk = _Pass(scopes)
+        try:
+            for root, folder in scopes:
+                async for rows in self.store.rows_under(str(root), str(folder), self.chunk):
+                    walk.gone += len(await asyncio.to_thread(_gone, rows))
+            for root, folder in scopes:
+                await self._walk(root, folder, walk, report)
+            if walk.gone:
+                for root, folder in scopes:
+                    await self._remove_gone(root, folder, report)
+        finally:
+            for session in walk.sessions.values():
+                await self._close(session)
         return report
 
     def _scopes(self, folders: Sequence[Path] | None) -> list[tuple[Path, Path]]:
@@ -104,16 +120,20 @@ class LibraryRescan:
             scopes.append((root, folder))
         return scopes
 
-    async def _walk(self, root: Path, folder: Path, found: _Found, report: RescanReport) -> None:
+    async def _walk(self, root: Path, folder: Path, walk: _Pass, report: RescanReport) -> None:
         imported = None if self.import_new_folders else await self.store.imported_folders(str(root))
         files = scan(folder, self.roots, self.path_filter)
         try:
-            while chunk := await asyncio.to_thread(take, files, _CHUNK):
+            while chunk := await asyncio.to_thread(take, files, self.chunk):
                 chunk = [f for f in chunk if storable(f.path)]
                 report.scanned += len(chunk)
                 paths = [str(f.path) for f in chunk]
                 rows = await self.store.rows(paths)
                 queued = await self.store.queued(paths)
+                new: list[ScannedFile] = []
+                # Not in an imported folder: not ingested, but it may be where a gone file went.
+                elsewhere: list[ScannedFile] = []
+                changed: list[tuple[ScannedFile, FileRow]] = []
                 for file in chunk:
                     row = rows.get(str(file.path))
                     if row is not None and (row.size, row.mtime_ns) == (file.size, file.mtime_ns):
@@ -121,69 +141,79 @@ class LibraryRescan:
                     if (str(file.path), file.size, file.mtime_ns) in queued:
                         continue  # an open session reads it already
                     if row is not None:
-                        found.changed.append((root, file, row))
+                        changed.append((file, row))
                     elif imported is None or _under_imported(file.path, root, imported):
-                        found.new.append((root, file))
+                        new.append(file)
                     else:
-                        found.elsewhere.append((root, file))
+                        elsewhere.append(file)
+                await self._apply(root, walk, new, elsewhere, changed, report)
         finally:
             files.close()
 
-    async def _vanished(self, root: Path, folder: Path) -> list[FileRow]:
-        vanished: list[FileRow] = []
-        async for rows in self.store.rows_under(str(root), str(folder), _CHUNK):
-            vanished.extend(await asyncio.to_thread(_gone, rows))
-        return vanished
-
-    async def _apply(self, found: _Found, report: RescanReport) -> None:
-        moved_to = await self._match_moves(found)
-        for row in found.vanished:
-            target = moved_to.get(row.path)
-            if target is not None:
-                root, file = target
-                if row.image_id is not None and await self.store.move(row.path, file, root):
-                    report.moved += 1
-                    await self._announce(Removal(row.path, row.image_id, False, life=row.seen), "moved",
-                                         str(file.path))
-                continue
-            await self._remove(row.path, "deleted", report)
-        moved_files = {str(file.path) for _, file in moved_to.values()}
-        to_ingest: dict[Path, list[ScannedFile]] = {}
-        for root, file in found.new:
-            if str(file.path) not in moved_files:
-                to_ingest.setdefault(root, []).append(file)
-                report.new += 1
-        for root, file, row in found.changed:
+    async def _apply(self, root: Path, walk: _Pass, new: list[ScannedFile], elsewhere: list[ScannedFile],
+                     changed: list[tuple[ScannedFile, FileRow]], report: RescanReport) -> None:
+        """One chunk's difference: moves first, then the new and changed files to the root's session."""
+        if walk.gone and (new or elsewhere):
+            moved = await self._moves(root, walk, [*new, *elsewhere], report)
+            new = [file for file in new if str(file.path) not in moved]
+        to_ingest = list(new)
+        report.new += len(new)
+        for file, row in changed:
             if row.image_id is not None and await asyncio.to_thread(_hash_or_none, file.path) == row.image_id:
                 await self.store.touch(file)
                 report.touched += 1
                 continue
             if row.image_id is not None:
                 await self._remove(row.path, "changed", report)
-            to_ingest.setdefault(root, []).append(file)
+            to_ingest.append(file)
             report.changed += 1
-        for root, files in to_ingest.items():
-            session = await self.sessions.create(root, [], self.priority, [], [], origin=ORIGIN, files=files)
+        if not to_ingest:
+            return
+        session = walk.sessions.get(root)
+        if session is None or not await self.sessions.add(session, to_ingest):
+            session = await self.sessions.open(root, self.priority, to_ingest)
+            walk.sessions[root] = session
             report.sessions.append(session)
 
-    async def _match_moves(self, found: _Found) -> dict[str, tuple[Path, ScannedFile]]:
-        """Vanished path → (root, new file) with the same content. Only new files whose size equals a
-        vanished image's are hashed."""
-        by_image = {row.image_id: row for row in found.vanished if row.image_id is not None}
-        candidates = [*found.new, *found.elsewhere]
-        if not by_image or not candidates:
-            return {}
-        sizes = await self.store.image_sizes(list(by_image))
-        wanted = set(sizes.values())
-        moves: dict[str, tuple[Path, ScannedFile]] = {}
-        for root, file in candidates:
+    async def _moves(self, root: Path, walk: _Pass, candidates: list[ScannedFile],
+                     report: RescanReport) -> set[str]:
+        """Move the gone rows whose content is one of these new files; their paths. Only the files whose
+        size equals a gone row's image are hashed."""
+        scopes = [(str(r), str(f)) for r, f in walk.scopes]
+        sized = await self.store.rows_of_size(scopes, sorted({file.size for file in candidates}))
+        gone = set(await asyncio.to_thread(_gone, [row for _, row in sized]))
+        by_image: dict[str, list[FileRow]] = {}
+        wanted: set[int] = set()
+        for size, row in sized:
+            if row in gone and row.image_id is not None:
+                by_image.setdefault(row.image_id, []).append(row)
+                wanted.add(size)
+        moved: set[str] = set()
+        for file in candidates:
             if file.size not in wanted:
                 continue
             image_id = await asyncio.to_thread(_hash_or_none, file.path)
-            row = by_image.pop(image_id, None) if image_id is not None else None
-            if row is not None:
-                moves[row.path] = (root, file)
-        return moves
+            rows = by_image.get(image_id, []) if image_id is not None else []
+            if not rows:
+                continue
+            row = rows.pop(0)
+            moved.add(str(file.path))
+            if await self.store.move(row.path, file, root):
+                report.moved += 1
+                await self._announce(Removal(row.path, str(image_id), False, life=row.seen), "moved",
+                                     str(file.path))
+        return moved
+
+    async def _remove_gone(self, root: Path, folder: Path, report: RescanReport) -> None:
+        async for rows in self.store.rows_under(str(root), str(folder), self.chunk):
+            for row in await asyncio.to_thread(_gone, rows):
+                await self._remove(row.path, "deleted", report)
+
+    async def _close(self, session: int) -> None:
+        try:
+            await self.sessions.close(session)
+        except Exception as exc:  # the next pass closes it
+            log.warning("watch session %d not closed now (%r): the next pass closes it", session, exc)
 
     async def _remove(self, path: str, reason: str, report: RescanReport) -> None:
         removal = await self.store.remove(path)

@@ -6,13 +6,13 @@ import asyncio
 import logging
 from pathlib import Path
 
-from imgsearch.common.db.sessions import SessionRepository
 from imgsearch.common.deps import Deps
 from imgsearch.common.settings import Settings
 from imgsearch.ingest.rescan import LibraryRescan
 from imgsearch.ingest.scan import PathFilter
 from imgsearch.ingest.watch import LibraryWatcher
 from imgsearch.ingest.watch_repository import WatchRepository
+from imgsearch.ingest.watch_sessions import WatchSessions
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,9 @@ def build_watcher(settings: Settings, deps: Deps) -> LibraryWatcher:
     roots = tuple(root.expanduser().resolve() for root in settings.library_roots)
     path_filter = PathFilter.of(settings.ingest.include, settings.ingest.exclude)
     rescan = LibraryRescan(
-        roots, path_filter, WatchRepository(deps.pool), SessionRepository(deps.pool), deps.bus,
+        roots, path_filter, WatchRepository(deps.pool), WatchSessions(deps.pool), deps.bus,
         Path(settings.thumbnails_dir), import_new_folders=settings.watch.import_new_folders,
+        chunk=settings.watch.chunk,
     )
     return LibraryWatcher(rescan, roots, path_filter, settings.watch)
 

@@ -49,6 +49,8 @@ class WatchStore(Protocol):
     def rows_under(self, root: str, folder: str, batch: int) -> AsyncIterator[list[FileRow]]: ...
     async def imported_folders(self, root: str) -> set[str]: ...
     async def image_sizes(self, image_ids: Sequence[str]) -> dict[str, int]: ...
+    async def rows_of_size(self, scopes: Sequence[tuple[str, str]], sizes: Sequence[int]
+                           ) -> list[tuple[int, FileRow]]: ...
     async def move(self, old_path: str, file: ScannedFile, root: Path) -> bool: ...
     async def touch(self, file: ScannedFile) -> None: ...
     async def remove(self, path: str) -> Removal | None: ...
@@ -109,6 +111,24 @@ class WatchRepository:
                 "SELECT id, size_bytes FROM images WHERE id = ANY(%s)", (list(image_ids),)
             )
             return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+    async def rows_of_size(self, scopes: Sequence[tuple[str, str]], sizes: Sequence[int]
+                           ) -> list[tuple[int, FileRow]]:
+        """(image size, row) of the ingested rows under these (root, folder) scopes whose image has one of
+        these sizes: where a new file of that size may have come from."""
+        if not scopes or not sizes:
+            return []
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT i.size_bytes, f.path, f.size_bytes, f.mtime_ns, f.image_id, f.seen_at"
+                " FROM unnest(%s::text[], %s::text[]) AS s(root, pattern)"
+                " JOIN files f ON f.library_root = s.root AND f.path LIKE s.pattern"
+                " JOIN images i ON i.id = f.image_id"
+                " WHERE f.status = 'ingested' AND i.size_bytes = ANY(%s) ORDER BY f.path",
+                ([r for r, _ in scopes], [_escape_like(f.rstrip("/") + "/") + "%" for _, f in scopes],
+                 list(sizes)),
+            )
+            return [(int(r[0]), _row(r[1:])) for r in await cur.fetchall()]
 
     async def move(self, old_path: str, file: ScannedFile, root: Path) -> bool:
         """The old row becomes the new path's (same image); False when the old row is gone already."""

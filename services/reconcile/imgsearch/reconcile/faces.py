@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 from imgsearch.common.db.face_records import StoredFace
 from imgsearch.common.db.faces import FaceRepository
-from imgsearch.common.vectors.port import FACES_COLLECTION, VectorPoint, VectorStore
+from imgsearch.common.vectors.port import FACES_COLLECTION, StoredPoint, VectorPoint, VectorStore
 from imgsearch.faces.embeddings import unpack
 from imgsearch.faces.messages import face_payload
+from imgsearch.reconcile.orphans import remove_orphans
 from imgsearch.reconcile.report import FacesCheck
 from imgsearch.reconcile.store import ReconcileRepository
 
@@ -36,7 +37,7 @@ class FacesReconciler:
         while ids := await self.repo.face_page(after, PAGE):
             after = ids[-1]
             await self._check_page(ids, report, repair)
-        await self._orphans(report, repair)
+        await remove_orphans(self.vectors, FACES_COLLECTION, PAGE, self._orphans_of, report, repair)
 
     async def _check_page(self, ids: Sequence[str], report: FacesCheck, repair: bool) -> None:
         points = {p.id: p.payload for p in await self.vectors.retrieve(FACES_COLLECTION, ids)}
@@ -56,20 +57,10 @@ class FacesReconciler:
             await self.vectors.set_payload(FACES_COLLECTION, {f.id: face_payload(f) for f in fresh})
             report.payloads_fixed += len(fresh)
 
-    async def _orphans(self, report: FacesCheck, repair: bool) -> None:
-        offset: str | None = None
-        while True:
-            page = await self.vectors.scroll(FACES_COLLECTION, PAGE, offset)
-            ids = [p.id for p in page.points]
-            known = await self.repo.known_faces(ids)
-            orphans = [i for i in ids if i not in known]
-            report.orphans += len(orphans)
-            if repair and orphans:
-                await self.vectors.delete(FACES_COLLECTION, orphans)
-                report.orphans_deleted += len(orphans)
-            if page.next_offset is None:
-                return
-            offset = page.next_offset
+    async def _orphans_of(self, points: Sequence[StoredPoint]) -> list[str]:
+        ids = [p.id for p in points]
+        known = await self.repo.known_faces(ids)
+        return [i for i in ids if i not in known]
 
 
 def _differs(payload: dict[str, object], face: StoredFace) -> bool:

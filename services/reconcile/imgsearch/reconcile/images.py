@@ -18,9 +18,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from imgsearch.common.cameras import camera_name
 from imgsearch.common.folders import folders_of
 from imgsearch.common.ids import message_id, point_id
+from imgsearch.common.ingested_metadata import add_metadata
 from imgsearch.common.subjects import IMAGES_INGESTED
-from imgsearch.common.vectors.port import IMAGES_COLLECTION, VectorStore
+from imgsearch.common.vectors.port import IMAGES_COLLECTION, StoredPoint, VectorStore
 from imgsearch.events.v1.events_pb2 import ImageIngested
+from imgsearch.reconcile.orphans import remove_orphans
 from imgsearch.reconcile.report import ImagesCheck
 from imgsearch.reconcile.store import ImageRow, IngestedImage, ReconcileRepository
 
@@ -47,7 +49,7 @@ class ImagesReconciler:
             after = rows[-1].id
             await self._check_page(rows, report, repair, embed_work_left)
         if report.collection_exists:
-            await self._orphans(report, repair)
+            await remove_orphans(self.vectors, IMAGES_COLLECTION, PAGE, self._orphans_of, report, repair)
 
     async def _check_page(self, rows: Sequence[ImageRow], report: ImagesCheck, repair: bool,
                           embed_work_left: int | None) -> None:
@@ -106,23 +108,13 @@ class ImagesReconciler:
             await self.publisher.publish(IMAGES_INGESTED, ingested_event(image), msg_id)
             report.republished += 1
 
-    async def _orphans(self, report: ImagesCheck, repair: bool) -> None:
-        offset: str | None = None
-        while True:
-            page = await self.vectors.scroll(IMAGES_COLLECTION, PAGE, offset)
-            claimed = {p.id: p.payload.get("image_id") for p in page.points}
-            known = await self.repo.known_images([i for i in claimed.values() if isinstance(i, str)])
-            orphans = [
-                pid for pid, image_id in claimed.items()
-                if not isinstance(image_id, str) or image_id not in known or point_id(image_id) != pid
-            ]
-            report.orphans += len(orphans)
-            if repair and orphans:
-                await self.vectors.delete(IMAGES_COLLECTION, orphans)
-                report.orphans_deleted += len(orphans)
-            if page.next_offset is None:
-                return
-            offset = page.next_offset
+    async def _orphans_of(self, points: Sequence[StoredPoint]) -> list[str]:
+        claimed = {p.id: p.payload.get("image_id") for p in points}
+        known = await self.repo.known_images([i for i in claimed.values() if isinstance(i, str)])
+        return [
+            pid for pid, image_id in claimed.items()
+            if not isinstance(image_id, str) or image_id not in known or point_id(image_id) != pid
+        ]
 
 
 def ingested_event(image: IngestedImage) -> ImageIngested:
@@ -133,12 +125,7 @@ def ingested_event(image: IngestedImage) -> ImageIngested:
         width=image.width or 0, height=image.height or 0, format=image.format or "",
         folders=folders_of(image.files),
     )
-    if image.taken_at is not None:
-        event.taken_at.FromDatetime(image.taken_at)
-        event.taken_at_source = image.taken_at_source or ""
-    if image.gps_lat is not None and image.gps_lon is not None:
-        event.location.lat, event.location.lon = image.gps_lat, image.gps_lon
-    event.camera = camera_name(image.camera_make, image.camera_model) or ""
+    add_metadata(event, image)
     return event
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
 
 from imgsearch.common.db.face_rows import known_face_uuids
+from imgsearch.common.db.images import ImageDetails
 
 
 @dataclass(frozen=True)
@@ -20,20 +20,9 @@ class ImageRow:
 
 
 @dataclass(frozen=True)
-class IngestedImage:
+class IngestedImage(ImageDetails):
     """An image as the ingest service describes it in images.ingested."""
 
-    id: str
-    size_bytes: int
-    width: int | None
-    height: int | None
-    format: str | None
-    taken_at: datetime | None
-    taken_at_source: str | None
-    gps_lat: float | None
-    gps_lon: float | None
-    camera_make: str | None
-    camera_model: str | None
     files: list[tuple[str, str]]  # (path, library root) of every ingested file holding it, by path
 
 

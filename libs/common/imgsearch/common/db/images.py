@@ -13,9 +13,10 @@ from psycopg_pool import AsyncConnectionPool
 
 
 @dataclass(frozen=True)
-class ImageRecord:
+class ImageDetails:
+    """What an image row says about the image itself (read by ingest from the file), by the image's id."""
+
     id: str
-    paths: list[str]
     size_bytes: int
     width: int | None
     height: int | None
@@ -24,9 +25,14 @@ class ImageRecord:
     taken_at_source: str | None
     gps_lat: float | None
     gps_lon: float | None
-    gps_alt: float | None
     camera_make: str | None
     camera_model: str | None
+
+
+@dataclass(frozen=True)
+class ImageRecord(ImageDetails):
+    paths: list[str]
+    gps_alt: float | None
     orientation: int | None
     thumbnail_path: str | None
     ingest_status: str

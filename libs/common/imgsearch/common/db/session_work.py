@@ -181,7 +181,8 @@ class SessionWork:
         """Open sessions whose folder walk has not finished (after a restart: walk them again)."""
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                f"SELECT s.id FROM ingest_sessions s WHERE {OPEN} AND NOT s.discovery_complete ORDER BY s.id"
+                f"SELECT s.id FROM ingest_sessions s WHERE {OPEN} AND NOT s.discovery_complete"
+                " AND s.origin <> 'watch' ORDER BY s.id"  # the watcher's pass is a watch session's walk
             )
             return [int(row[0]) for row in await cur.fetchall()]
 
@@ -197,10 +198,11 @@ class SessionWork:
         return DiscoveryJob(int(row[0]), Path(row[1]), tuple(row[2]), tuple(row[3]), tuple(row[4]))
 
     async def discovery_state(self, session_id: int) -> str:
-        """'go', 'paused' or 'stop' (cancelled, gone, or already discovered)."""
+        """'go', 'paused' or 'stop' (cancelled, gone, already discovered, or the watcher's)."""
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT cancelled_at IS NOT NULL OR discovery_complete, paused FROM ingest_sessions"
+                "SELECT cancelled_at IS NOT NULL OR discovery_complete OR origin = 'watch', paused"
+                " FROM ingest_sessions"
                 " WHERE id = %s", (session_id,),
             )
             row = await cur.fetchone()

@@ -65,26 +65,40 @@ WHERE s.id = %(id)s AND s.discovery_complete AND s.finished_at IS NULL AND s.can
                   WHERE f.session_id = %(id)s AND f.state IN ('pending', 'working'))
 """
 
+# Progress reads the per-session counts the triggers of migration 0007 keep (a few dozen rows whatever
+# the session's size; the same numbers as counting its files joined with their images), then the files
+# and images settled in the rate window through the done_at / embedded_at / faces_at indexes.
 _COUNTS = """
-SELECT sf.subdirectory,
-  count(*) AS discovered,
-  count(*) FILTER (WHERE sf.state = 'cancelled') AS cancelled,
-  count(*) FILTER (WHERE sf.state IN ('ingested', 'unchanged')) AS ingested,
-  count(*) FILTER (WHERE sf.state = 'failed') AS ingest_failed,
-  count(*) FILTER (WHERE i.embed_status = 'embedded') AS embedded,
-  count(*) FILTER (WHERE i.embed_status = 'failed') AS embed_failed,
-  count(*) FILTER (WHERE i.faces_status = 'done') AS faces_done,
-  count(*) FILTER (WHERE i.faces_status = 'failed') AS faces_failed,
-  count(*) FILTER (WHERE sf.state = 'failed' OR i.embed_status = 'failed'
-                   OR i.faces_status = 'failed') AS failed,
-  count(*) FILTER (WHERE sf.state = 'failed' OR (i.embed_status IN ('embedded', 'failed')
-                   AND (NOT %(faces)s OR i.faces_status IN ('done', 'failed')))) AS complete,
-  count(*) FILTER (WHERE sf.state IN ('ingested', 'unchanged') AND sf.done_at > %(since)s) AS recent_ingested,
-  count(*) FILTER (WHERE i.embed_status = 'embedded' AND i.embedded_at > %(since)s) AS recent_embedded,
-  count(*) FILTER (WHERE i.faces_status = 'done' AND i.faces_at > %(since)s) AS recent_faces
-FROM session_files sf LEFT JOIN images i ON i.id = sf.image_id
-WHERE sf.session_id = %(id)s
-GROUP BY sf.subdirectory ORDER BY sf.subdirectory
+SELECT subdirectory,
+  sum(files)::bigint AS discovered,
+  COALESCE(sum(files) FILTER (WHERE state = 'cancelled'), 0)::bigint AS cancelled,
+  COALESCE(sum(files) FILTER (WHERE state IN ('ingested', 'unchanged')), 0)::bigint AS ingested,
+  COALESCE(sum(files) FILTER (WHERE state = 'failed'), 0)::bigint AS ingest_failed,
+  COALESCE(sum(files) FILTER (WHERE embed_status = 'embedded'), 0)::bigint AS embedded,
+  COALESCE(sum(files) FILTER (WHERE embed_status = 'failed'), 0)::bigint AS embed_failed,
+  COALESCE(sum(files) FILTER (WHERE faces_status = 'done'), 0)::bigint AS faces_done,
+  COALESCE(sum(files) FILTER (WHERE faces_status = 'failed'), 0)::bigint AS faces_failed,
+  COALESCE(sum(files) FILTER (WHERE state = 'failed' OR embed_status = 'failed'
+                              OR faces_status = 'failed'), 0)::bigint AS failed,
+  COALESCE(sum(files) FILTER (WHERE state = 'failed' OR (embed_status IN ('embedded', 'failed')
+           AND (NOT %(faces)s OR faces_status IN ('done', 'failed')))), 0)::bigint AS complete
+FROM session_counts WHERE session_id = %(id)s
+GROUP BY subdirectory HAVING sum(files) > 0
+"""
+
+_RECENT = """
+SELECT subdirectory, count(*) FILTER (WHERE stage = 0) AS recent_ingested,
+  count(*) FILTER (WHERE stage = 1) AS recent_embedded, count(*) FILTER (WHERE stage = 2) AS recent_faces
+FROM (
+  SELECT sf.subdirectory, 0 AS stage FROM session_files sf
+  WHERE sf.session_id = %(id)s AND sf.done_at > %(since)s AND sf.state IN ('ingested', 'unchanged')
+  UNION ALL
+  SELECT sf.subdirectory, 1 FROM images i JOIN session_files sf ON sf.image_id = i.id
+  WHERE sf.session_id = %(id)s AND i.embedded_at > %(since)s AND i.embed_status = 'embedded'
+  UNION ALL
+  SELECT sf.subdirectory, 2 FROM images i JOIN session_files sf ON sf.image_id = i.id
+  WHERE sf.session_id = %(id)s AND i.faces_at > %(since)s AND i.faces_status = 'done'
+) recent GROUP BY subdirectory
 """
 
 _FAILURES = """
@@ -227,11 +241,16 @@ class SessionRepository:
             await cur.execute("SELECT EXISTS (SELECT 1 FROM face_backend) AS faces")
             faces_row = await cur.fetchone()
             faces = bool(faces_row and faces_row["faces"])
-            await cur.execute(_COUNTS, {"id": session_id, "faces": faces,
-                                        "since": datetime.fromtimestamp(since, UTC)})
-            rows = await cur.fetchall()
+            args = {"id": session_id, "faces": faces, "since": datetime.fromtimestamp(since, UTC)}
+            await cur.execute(_COUNTS, args)
+            rows: dict[str, dict[str, Any]] = {
+                str(row.pop("subdirectory")): row for row in await cur.fetchall()
+            }
+            await cur.execute(_RECENT, args)
+            for recent in await cur.fetchall():
+                rows.setdefault(str(recent.pop("subdirectory")), {}).update(recent)
         moving = record.state in ("discovering", "running")
-        by_sub = {str(row.pop("subdirectory")): StageCounts(**row) for row in rows}
+        by_sub = {sub: StageCounts(**row) for sub, row in rows.items()}
         total = sum(by_sub.values(), StageCounts())
         done = record.discovery_complete
 
