@@ -6,6 +6,7 @@ and writers racing each other."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
@@ -120,3 +121,90 @@ async def test_counts_hold_while_settling_and_image_updates_race(pool: AsyncConn
     await _assert_counts_hold(pool)
     progress = await repo.progress(sessions[0])
     assert (progress.discovered, progress.ingested, progress.embedded) == (40, 40, 40)
+
+
+async def _blocked_on_lock(pool: AsyncConnectionPool, pid: int) -> bool:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                                 (pid,))
+        row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def _until_blocked_or_done(pool: AsyncConnectionPool, pid: int, task: asyncio.Task[Any]) -> None:
+    """Until the statement running on ``pid`` waits on a lock, or ``task`` (running it) finished."""
+    while True:
+        if task.done() or await _blocked_on_lock(pool, pid):
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_file_writer_and_image_writer_in_opposite_orders_both_commit(pool: AsyncConnectionPool) -> None:
+    # A chunk of known files names images x and y (read in key order) while one status update reaches y
+    # first, then x: neither waits on the other in a cycle (row share locks on the images did).
+    session = await SessionRepository(pool).create(ROOT, [], "normal", [], [])
+    for image_id in ("y", "x"):  # y first in the table, so the update below locks y, then x
+        await _image(pool, image_id)
+    marked = asyncio.Event()
+    async with pool.connection() as blocker, pool.connection() as files, pool.connection() as marker:
+        await blocker.execute("UPDATE images SET updated_at = now() WHERE id = 'y'")  # holds y's row
+
+        async def mark() -> None:
+            async with marker.transaction():
+                await marker.execute("UPDATE images SET embed_status = 'embedded' WHERE id IN ('y', 'x')")
+                await marked.wait()
+
+        marking = asyncio.create_task(mark())
+        await _until_blocked_or_done(pool, marker.info.backend_pid, marking)  # on y
+        async with files.transaction():
+            writing = asyncio.create_task(files.execute(
+                "INSERT INTO session_files (session_id, path, size_bytes, mtime_ns, state, image_id)"
+                " VALUES (%s, '/lib/x.jpg', 1, 1, 'unchanged', 'x'),"
+                " (%s, '/lib/y.jpg', 1, 1, 'unchanged', 'y')", (session, session)))
+            await _until_blocked_or_done(pool, files.info.backend_pid, writing)
+            await blocker.commit()  # y goes to the marking, which then reaches x
+            await writing
+        marked.set()
+        await marking
+    await _assert_counts_hold(pool)
+    assert (await SessionRepository(pool).progress(session)).embedded == 2
+
+
+async def test_file_naming_an_image_being_inserted_is_counted_under_it(pool: AsyncConnectionPool) -> None:
+    # The image's insert is not committed when the file naming it is written; the file commits after.
+    session = await SessionRepository(pool).create(ROOT, [], "normal", [], [])
+    async with pool.connection() as inserter, pool.connection() as files:
+        await inserter.execute("INSERT INTO images (id, size_bytes, embed_status)"
+                               " VALUES ('new', 1, 'embedded')")
+        async with files.transaction():
+            writing = asyncio.create_task(files.execute(
+                "INSERT INTO session_files (session_id, path, size_bytes, mtime_ns, state, image_id, done_at)"
+                " VALUES (%s, '/lib/new.jpg', 1, 1, 'ingested', 'new', now())", (session,)))
+            await _until_blocked_or_done(pool, files.info.backend_pid, writing)
+            await inserter.commit()
+            await writing
+    await _assert_counts_hold(pool)
+    assert (await SessionRepository(pool).progress(session)).embedded == 1
+
+
+async def test_counts_hold_for_big_statements_deleted_sessions_truncate(pool: AsyncConnectionPool) -> None:
+    # Over 1000 images in one statement takes the table-wide locks instead of one per image.
+    session = await SessionRepository(pool).create(ROOT, [], "normal", [], [])
+    other = await SessionRepository(pool).create(ROOT, [], "normal", [], [])
+    await _execute(pool, "INSERT INTO images (id, size_bytes)"
+                         " SELECT 'big' || n, 1 FROM generate_series(1, 1200) n")
+    for sid in (session, other):
+        await _execute(pool, "INSERT INTO session_files (session_id, path, size_bytes, mtime_ns, state,"
+                             " image_id) SELECT %s, '/lib/' || n || '.jpg', 1, 1, 'unchanged', 'big' || n"
+                             " FROM generate_series(1, 1200) n", sid)
+    await _execute(pool, "UPDATE images SET embed_status = 'embedded'")
+    await _assert_counts_hold(pool)
+    await _execute(pool, "DELETE FROM ingest_sessions WHERE id = %s", other)
+    await _assert_counts_hold(pool)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM session_counts WHERE session_id = %s", (other,))
+        assert await cur.fetchone() == (0,)
+    await _execute(pool, "TRUNCATE images CASCADE")
+    await _assert_counts_hold(pool)
+    await _execute(pool, "TRUNCATE session_files")
+    await _assert_counts_hold(pool)

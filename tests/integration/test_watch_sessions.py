@@ -1,11 +1,14 @@
 """The watcher's chunked sessions against the real PostgreSQL: a watch session cannot finish between two
 chunks (its files all read), finishes once closed, is left alone by the discovery walker, and one an
 interrupted pass left open is closed by the next; a real pass over more files than its chunk fills one
-session and still finds moves."""
+session and still finds moves; two watchers (ingest replicas) never run a pass over one root at once; a
+session left open over a root no longer watched is closed at start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from imgsearch.common.db.session_work import SessionWork
 from imgsearch.common.db.sessions import SessionRepository
+from imgsearch.common.deps import Deps
 from imgsearch.common.ids import content_hash
+from imgsearch.common.settings import Settings, WatchSettings
 from imgsearch.ingest.rescan import LibraryRescan
 from imgsearch.ingest.scan import PathFilter, ScannedFile
-from imgsearch.ingest.watch_repository import WatchRepository
+from imgsearch.ingest.watch_bootstrap import watch_library
+from imgsearch.ingest.watch_locks import RootLocks
+from imgsearch.ingest.watch_repository import FileRow, WatchRepository
 from imgsearch.ingest.watch_sessions import WatchSessions
 
 pytestmark = pytest.mark.integration
@@ -100,3 +107,69 @@ async def test_a_pass_larger_than_its_chunk_fills_one_session(pool: AsyncConnect
         assert [Path(r[0]) for r in await cur.fetchall()] == new
         cur = await conn.execute("SELECT path FROM files")
         assert await cur.fetchall() == [(str(root / "new" / "moved.jpg"),)]
+
+
+class PausedStore(WatchRepository):
+    """The real files table; the walk waits before its second chunk until let go (a pass in progress)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        super().__init__(pool)
+        self.chunks = 0
+        self.paused, self.go = asyncio.Event(), asyncio.Event()
+
+    async def rows(self, paths: Sequence[str]) -> dict[str, FileRow]:
+        self.chunks += 1
+        if self.chunks == 2:
+            self.paused.set()
+            await self.go.wait()
+        return await super().rows(paths)
+
+
+async def test_one_pass_per_root_at_a_time_across_watchers(pool: AsyncConnectionPool, tmp_path: Path) -> None:
+    root = (tmp_path / "library").resolve()
+    root.mkdir()
+    new = [root / f"n{i}.jpg" for i in range(4)]
+    for i, path in enumerate(new):
+        path.write_bytes(b"new %d" % i)
+    first_store = PausedStore(pool)
+
+    def watcher(store: WatchRepository) -> LibraryRescan:  # as in another ingest replica
+        return LibraryRescan([root], PathFilter(), store, WatchSessions(pool), NoBus(), tmp_path / "thumbs",
+                             import_new_folders=True, chunk=2, locks=RootLocks(pool))
+
+    first = asyncio.create_task(watcher(first_store).run())
+    await first_store.paused.wait()  # its session holds the first chunk, the walk goes on
+    report = await watcher(WatchRepository(pool)).run()
+    assert (report.skipped, report.sessions, report.scanned) == ([root], [], 0)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id, discovery_complete FROM ingest_sessions")
+        [(session_id, complete)] = await cur.fetchall()
+        cur = await conn.execute("SELECT count(*) FROM session_files")
+        assert (complete, await cur.fetchone()) == (False, (2,))
+    first_store.go.set()
+    done = await first
+    assert (done.sessions, done.new, done.skipped) == ([session_id], 4, [])
+    record = await SessionRepository(pool).get(session_id)
+    assert record is not None and record.state == "running" and (
+        await SessionRepository(pool).progress(session_id)).discovered == 4
+    assert (await watcher(WatchRepository(pool)).run()).skipped == []  # released after the pass
+
+
+async def test_watch_sessions_left_open_are_closed_at_start_when_not_watched(
+        pool: AsyncConnectionPool, tmp_path: Path) -> None:
+    sessions, repo = WatchSessions(pool), SessionRepository(pool)
+    watched, dropped = (tmp_path / "watched").resolve(), (tmp_path / "dropped").resolve()
+    watched.mkdir()
+    kept = await sessions.open(watched, "normal", files("a.jpg"))
+    gone = await sessions.open(dropped, "normal", files("b.jpg"))
+    deps = Deps(bus=NoBus(), pool=pool, vectors=None)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    stop.set()
+    on = Settings(data_dir=tmp_path / "data", library_roots=[watched], watch=WatchSettings(inotify=False))
+    await watch_library(on, deps, stop)  # the root left the config: its session is nobody's
+    states = [(await repo.get(i)) for i in (kept, gone)]
+    assert [s.state if s else None for s in states] == ["discovering", "running"]
+    off = Settings(data_dir=tmp_path / "data", library_roots=[watched], watch=WatchSettings(enabled=False))
+    await watch_library(off, deps, stop)
+    record = await repo.get(kept)
+    assert record is not None and record.state == "running"

@@ -112,8 +112,9 @@ class FakeSessions:
     async def close(self, session_id: int) -> None:
         self.closed[session_id] = len(self.created[session_id - 1][2])
 
-    async def close_left_open(self) -> list[int]:
-        left = [i for i in range(1, len(self.created) + 1) if i not in self.closed]
+    async def close_left_open(self, roots: Sequence[Path] | None = None) -> list[int]:
+        left = [i for i in range(1, len(self.created) + 1) if i not in self.closed
+                and (roots is None or self.created[i - 1][0] in roots)]
         for session_id in left:
             await self.close(session_id)
         return left
@@ -250,6 +251,22 @@ async def test_a_moved_file_keeps_its_image_and_only_its_path_changes(tmp_path: 
     assert str(old) not in w.store.files and w.store.files[str(new)][3] == image_id
     [(_, event, _)] = w.bus.published
     assert (event.reason, event.image_removed, event.moved_to) == ("moved", False, str(new))
+
+
+async def test_a_move_that_finds_its_row_gone_queues_the_file_as_new(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    old, new = w.root / "2023" / "b.jpg", w.root / "2023" / "b-renamed.jpg"
+    os.rename(old, new)
+    moves = w.store.move
+
+    async def row_gone_meanwhile(old_path: str, file: ScannedFile, root: Path) -> bool:
+        w.store.files.pop(old_path)  # another removal got there first
+        return await moves(old_path, file, root)
+
+    w.store.move = row_gone_meanwhile  # type: ignore[method-assign]
+    report = await w.rescan.run()
+    assert (report.moved, report.new) == (0, 1)
+    assert w.sessions.created == [(w.root, "watch", [new])]
 
 
 async def test_a_moved_folder_moves_every_file_in_it(tmp_path: Path) -> None:

@@ -12,14 +12,18 @@ removed. Memory is bounded by the chunk: nothing is held per file of the library
 Safety: a path counts as vanished only when it no longer exists (os.path.lexists), so an unreadable or
 newly excluded folder removes nothing; a root that is missing or empty (an unmounted drive) is skipped.
 New files are picked up in folders that hold ingested files already, and in new folders below them,
-unless ``import_new_folders`` (then everything under the roots is)."""
+unless ``import_new_folders`` (then everything under the roots is).
+
+One pass per root at a time across processes (ingest replicas): a pass works only on the roots whose lock
+(imgsearch.ingest.watch_locks) it gets, and skips the others."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -38,7 +42,21 @@ class SessionPort(Protocol):
     async def open(self, root: Path, priority: str, files: Sequence[ScannedFile]) -> int: ...
     async def add(self, session_id: int, files: Sequence[ScannedFile]) -> bool: ...
     async def close(self, session_id: int) -> None: ...
-    async def close_left_open(self) -> list[int]: ...
+    async def close_left_open(self, roots: Sequence[Path] | None = None) -> list[int]: ...
+
+
+class LockPort(Protocol):
+    """imgsearch.ingest.watch_locks.RootLocks: one pass per root at a time across processes."""
+
+    def hold(self, roots: Sequence[Path]) -> contextlib.AbstractAsyncContextManager[set[Path]]: ...
+
+
+class LocalLocks:
+    """Every root, always: one watcher in one process (unit tests)."""
+
+    @contextlib.asynccontextmanager
+    async def hold(self, roots: Sequence[Path]) -> AsyncIterator[set[Path]]:
+        yield set(roots)
 
 
 @dataclass
@@ -51,6 +69,7 @@ class RescanReport:
     removed: int = 0  # paths
     images_removed: int = 0
     sessions: list[int] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # roots another process's pass holds now
 
     @property
     def quiet(self) -> bool:
@@ -67,7 +86,8 @@ class _Pass:
 class LibraryRescan:
     def __init__(self, roots: Sequence[Path], path_filter: PathFilter, store: WatchStore,
                  sessions: SessionPort, publisher: Publisher, thumbnails_dir: Path,
-                 import_new_folders: bool = False, priority: str = "normal", chunk: int = 512) -> None:
+                 import_new_folders: bool = False, priority: str = "normal", chunk: int = 512,
+                 locks: LockPort | None = None) -> None:
         self.roots = tuple(roots)
         self.path_filter = path_filter
         self.store, self.sessions, self.publisher = store, sessions, publisher
@@ -75,21 +95,36 @@ class LibraryRescan:
         self.import_new_folders = import_new_folders
         self.priority = priority
         self.chunk = max(1, chunk)
+        self.locks: LockPort = locks or LocalLocks()
         # Removals done whose images.deleted could not be published (the bus was away): published first
         # in the next pass, or the image's vectors and faces would stay (its files row is gone already).
         self._unannounced: list[tuple[Removal, str, str]] = []
 
     async def run(self, folders: Sequence[Path] | None = None) -> RescanReport:
-        """Rescan these folders (each inside a root; None = every root) as one pass."""
+        """Rescan these folders (each inside a root; None = every root) as one pass. A root whose pass
+        another process runs now (its lock held) is skipped."""
         report = RescanReport()
         while self._unannounced:
             removal, reason, moved_to = self._unannounced[0]
             await announce(self.publisher, removal, reason, self.thumbnails_dir, moved_to)
             self._unannounced.pop(0)
-        for session in await self.sessions.close_left_open():
+        wanted = self._scopes(folders)
+        roots = [root for root in self.roots if any(root == r for r, _ in wanted)]
+        async with self.locks.hold(roots) as held:
+            report.skipped = [root for root in roots if root not in held]
+            for root in report.skipped:
+                log.debug("library root %s: another watcher's pass runs now, skipped", root)
+            locked = [root for root in roots if root in held]
+            if locked:
+                await self._run(locked, [(r, f) for r, f in wanted if r in held], report)
+        return report
+
+    async def _run(self, roots: list[Path], wanted: list[tuple[Path, Path]], report: RescanReport) -> None:
+        # Under these roots' locks: a watch session still open was left by a pass that died.
+        for session in await self.sessions.close_left_open(roots):
             log.info("watch session %d: closed, left open by an interrupted pass", session)
         scopes: list[tuple[Path, Path]] = []
-        for root, folder in self._scopes(folders):
+        for root, folder in wanted:
             if not await asyncio.to_thread(_mounted, root):
                 log.warning("library root %s is missing or empty: not rescanned (unmounted?)", root)
                 continue
@@ -107,7 +142,6 @@ class LibraryRescan:
         finally:
             for session in walk.sessions.values():
                 await self._close(session)
-        return report
 
     def _scopes(self, folders: Sequence[Path] | None) -> list[tuple[Path, Path]]:
         if folders is None:
@@ -196,12 +230,14 @@ class LibraryRescan:
             rows = by_image.get(image_id, []) if image_id is not None else []
             if not rows:
                 continue
-            row = rows.pop(0)
-            moved.add(str(file.path))
-            if await self.store.move(row.path, file, root):
-                report.moved += 1
-                await self._announce(Removal(row.path, str(image_id), False, life=row.seen), "moved",
-                                     str(file.path))
+            while rows:  # False: that row is gone already (removed meanwhile): the next copy, if any
+                row = rows.pop(0)
+                if await self.store.move(row.path, file, root):
+                    moved.add(str(file.path))
+                    report.moved += 1
+                    await self._announce(Removal(row.path, str(image_id), False, life=row.seen), "moved",
+                                         str(file.path))
+                    break
         return moved
 
     async def _remove_gone(self, root: Path, folder: Path, report: RescanReport) -> None:

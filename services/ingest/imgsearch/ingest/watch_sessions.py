@@ -3,8 +3,10 @@
 A pass opens its root's session with the first chunk to ingest, adds the next chunks as it finds them and
 closes it after the walk. Until closed the session is "discovering", so the ingest service cannot mark it
 done between two chunks; the discovery walker leaves watch sessions alone (the pass is their walk). A
-pass cut short (PostgreSQL or the bus away, a restart) leaves its session open: the next pass closes it
-first, and walks again for the files it had not reached."""
+pass cut short (PostgreSQL or the bus away, a restart) leaves its session open: the next pass over that root
+closes it first (holding the root's lock, imgsearch.ingest.watch_locks: no other process's pass is filling
+it), and walks again for the files it had not reached. An ingest service started with watching off closes
+them all once; one started with roots closes those of roots no longer configured."""
 
 from __future__ import annotations
 
@@ -62,12 +64,21 @@ class WatchSessions:
             )
             await conn.execute(FINISH_IF_DONE, {"id": session_id})
 
-    async def close_left_open(self) -> list[int]:
-        """Close the watch sessions an interrupted pass left discovering (passes never overlap)."""
+    async def close_left_open(self, roots: Sequence[Path] | None = None) -> list[int]:
+        """Close the watch sessions an interrupted pass left discovering over these roots (None: any
+        root). Only with those roots' locks held: another process's pass may be filling one."""
+        return await self._close_where("", [] if roots is None else [str(r) for r in roots], roots is None)
+
+    async def close_outside(self, roots: Sequence[Path]) -> list[int]:
+        """Close the watch sessions left discovering over roots not among these (no longer watched)."""
+        return await self._close_where("NOT ", [str(r) for r in roots], False)
+
+    async def _close_where(self, negate: str, roots: list[str], every: bool) -> list[int]:
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 f"UPDATE ingest_sessions SET discovery_complete = true, updated_at = now()"
-                f" WHERE {_OPEN_WALK} RETURNING id"
+                f" WHERE {_OPEN_WALK} AND (%s OR {negate}(root = ANY(%s))) RETURNING id",
+                (every, roots),
             )
             ids = [int(row[0]) for row in await cur.fetchall()]
             for session_id in ids:

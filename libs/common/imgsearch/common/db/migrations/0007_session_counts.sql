@@ -14,14 +14,59 @@ CREATE TABLE session_counts (
     PRIMARY KEY (session_id, subdirectory, state, embed_status, faces_status)
 );
 
+-- Concurrency: every writer of session_files or images adjusts the counts in its own transaction, each
+-- seeing only what was committed when its trigger reads. A file written while its image is written must
+-- be counted exactly once under the image's final statuses, so the two triggers serialise per image on
+-- transaction-level advisory locks keyed hashtextextended(image id, 0): the session_files trigger takes
+-- them shared, the images triggers exclusive, always in key order and before reading the other table.
+-- Whichever waits reads after the other committed: PL/pgSQL runs each statement of a VOLATILE function
+-- with a new snapshot in READ COMMITTED (the isolation every writer here uses; under REPEATABLE READ the
+-- wait would not help), so the statement after the lock sees the other's rows, while the one that went
+-- first could not see the waiter's uncommitted rows. This covers an image still being inserted too (a
+-- row lock could not). Advisory locks write no tuples, and an image writer already holds the row lock on
+-- each image it locks, so image writers never wait on each other through them.
+-- Each lock takes a slot in the shared lock table (max_locks_per_transaction x connections), so a
+-- statement touching more than 1000 images takes one of two table-wide keys instead (7007, 1 and 2):
+-- file writers hold (7007, 1) shared and image writers (7007, 2) shared next to their per-image locks;
+-- a big image write takes (7007, 1) exclusive, a big file write (7007, 1) shared and (7007, 2)
+-- exclusive, always 1 before 2 before the per-image keys.
+CREATE FUNCTION session_counts_lock_images(ids text[], image_writer boolean) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    keys bigint[]; k bigint;
+BEGIN
+    SELECT array_agg(DISTINCT h ORDER BY h) INTO keys
+    FROM (SELECT hashtextextended(u.id, 0) AS h FROM unnest(ids) AS u(id) WHERE u.id IS NOT NULL) x;
+    IF keys IS NULL THEN
+        RETURN;
+    ELSIF cardinality(keys) > 1000 THEN
+        IF image_writer THEN
+            PERFORM pg_advisory_xact_lock(7007, 1);
+        ELSE
+            PERFORM pg_advisory_xact_lock_shared(7007, 1);
+            PERFORM pg_advisory_xact_lock(7007, 2);
+        END IF;
+    ELSIF image_writer THEN
+        PERFORM pg_advisory_xact_lock_shared(7007, 2);
+        FOREACH k IN ARRAY keys LOOP
+            PERFORM pg_advisory_xact_lock(k);
+        END LOOP;
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(7007, 1);
+        FOREACH k IN ARRAY keys LOOP
+            PERFORM pg_advisory_xact_lock_shared(k);
+        END LOOP;
+    END IF;
+END $$;
+
 -- Add n files (negative: take away) of (session, subdirectory, state) holding image_id, each counted
--- under its image's statuses. The images are read under a share lock: an image updated meanwhile is
--- read once that update committed, and the update's own trigger then sees these files (none is lost).
+-- under its image's statuses as committed once this transaction holds the images' locks (above).
 -- Counter rows are taken in key order, so two writers never wait on each other in a cycle.
 CREATE FUNCTION session_counts_add_files(sessions bigint[], subs text[], states text[], image_ids text[],
                                          ns bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM 1 FROM images WHERE id = ANY(image_ids) ORDER BY id FOR SHARE;
+    PERFORM session_counts_lock_images(image_ids, false);
+    -- a new statement, so a new snapshot: sees an image write that committed while we waited
     INSERT INTO session_counts AS sc (session_id, subdirectory, state, embed_status, faces_status, files)
     SELECT c.s, c.sub, c.st, COALESCE(i.embed_status, ''), COALESCE(i.faces_status, ''), sum(c.n)
     FROM unnest(sessions, subs, states, image_ids, ns) AS c(s, sub, st, img, n)
@@ -57,6 +102,14 @@ BEGIN
     IF sessions IS NOT NULL THEN
         PERFORM session_counts_add_files(sessions, subs, states, image_ids, ns);
     END IF;
+    IF TG_OP = 'DELETE' THEN
+        -- Files cascaded from a session this transaction deleted: its counts go, now that we hold the
+        -- files' image locks (no image writer adds to them before we commit) and in a new snapshot (we
+        -- see the rows of every image writer that committed while we waited).
+        DELETE FROM session_counts WHERE session_id IN (
+            SELECT DISTINCT f.session_id FROM old_files f
+            WHERE NOT EXISTS (SELECT 1 FROM ingest_sessions s WHERE s.id = f.session_id));
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -65,6 +118,8 @@ END $$;
 CREATE FUNCTION session_counts_move_images(ids text[], embeds text[], faces text[], ns integer[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM session_counts_lock_images(ids, true);
+    -- a new statement, so a new snapshot: sees files whose writers committed while we waited
     INSERT INTO session_counts AS sc (session_id, subdirectory, state, embed_status, faces_status, files)
     SELECT sf.session_id, sf.subdirectory, sf.state, c.embed, c.faces, sum(c.n)
     FROM unnest(ids, embeds, faces, ns) AS c(id, embed, faces, n)
@@ -118,6 +173,37 @@ CREATE TRIGGER images_counted_update AFTER UPDATE ON images
     FOR EACH STATEMENT EXECUTE FUNCTION images_counted();
 CREATE TRIGGER images_counted_delete AFTER DELETE ON images
     REFERENCING OLD TABLE AS old_images FOR EACH STATEMENT EXECUTE FUNCTION images_counted();
+
+-- A deleted session's counts go with it: the rows its files' delete (cascaded, its trigger runs after
+-- this one) does not reach are dropped here, the rest there (above). Not a foreign key: the key check of
+-- a counter row that an image writer adds meanwhile would wait on the session delete, which waits on
+-- that writer's image lock (a deadlock).
+CREATE FUNCTION session_counts_sessions_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM session_counts WHERE session_id IN (SELECT id FROM old_sessions);
+    RETURN NULL;
+END $$;
+
+-- Count everything again: the first fill below, and after TRUNCATE (which fires no row triggers) of
+-- session_files or images; TRUNCATE locks out that table's writers, not the other's (an admin act).
+CREATE FUNCTION session_counts_recount() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM session_counts;
+    INSERT INTO session_counts (session_id, subdirectory, state, embed_status, faces_status, files)
+    SELECT sf.session_id, sf.subdirectory, sf.state, COALESCE(i.embed_status, ''),
+           COALESCE(i.faces_status, ''), count(*)
+    FROM session_files sf LEFT JOIN images i ON i.id = sf.image_id
+    GROUP BY 1, 2, 3, 4, 5;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER session_counts_sessions_deleted AFTER DELETE ON ingest_sessions
+    REFERENCING OLD TABLE AS old_sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION session_counts_sessions_deleted();
+CREATE TRIGGER session_files_counted_truncate AFTER TRUNCATE ON session_files
+    FOR EACH STATEMENT EXECUTE FUNCTION session_counts_recount();
+CREATE TRIGGER images_counted_truncate AFTER TRUNCATE ON images
+    FOR EACH STATEMENT EXECUTE FUNCTION session_counts_recount();
 
 INSERT INTO session_counts (session_id, subdirectory, state, embed_status, faces_status, files)
 SELECT sf.session_id, sf.subdirectory, sf.state, COALESCE(i.embed_status, ''), COALESCE(i.faces_status, ''),
