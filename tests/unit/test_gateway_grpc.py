@@ -23,12 +23,6 @@ from tests.support.search_fakes import image_id
 BEACH, STREET = image_id("beach"), image_id("street")
 
 
-@pytest.fixture
-async def executor() -> AsyncIterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool
-
-
 async def serving(world: GatewayWorld) -> tuple[GrpcServer, grpc.aio.Channel]:
     server = GrpcServer(world.gateway, "127.0.0.1", 0, health_interval_s=0.05)
     await server.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,12 +24,6 @@ from tests.support.gateway_world import (
 from tests.support.search_fakes import image_id
 
 BEACH, STREET = image_id("beach"), image_id("street")
-
-
-@pytest.fixture
-async def executor() -> AsyncIterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool
 
 
 @pytest.fixture

@@ -24,12 +24,6 @@ UNKNOWN_FACE = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
-async def executor() -> AsyncIterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool
-
-
-@pytest.fixture
 async def world(tmp_path: Path, executor: ThreadPoolExecutor) -> GatewayWorld:
     return await build_world(tmp_path, executor)
 

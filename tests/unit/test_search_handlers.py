@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -59,12 +58,6 @@ def records() -> FakeImages:
         make_record(name, f"{folder}/{name}.jpg", taken)
         for name, (_, taken, folder) in LIBRARY.items() if name != "gone"
     ])
-
-
-@pytest.fixture
-async def executor() -> AsyncIterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool
 
 
 async def make_handlers(executor: ThreadPoolExecutor, store: FakeVectorStore | None = None,

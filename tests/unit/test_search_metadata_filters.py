@@ -4,7 +4,6 @@ search handlers wired to fakes (tests/support/gateway_world.py); validation in t
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,6 @@ BERLIN = (52.5, 13.4)  # where the beach photo was taken (in this made-up world)
 class FakeCameras:
     async def counts(self) -> list[CameraCount]:
         return [CameraCount("Canon EOS 6D", 2), CameraCount("Apple iPhone 7", 1)]
-
-
-@pytest.fixture
-async def executor() -> AsyncIterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        yield pool
 
 
 @pytest.fixture
