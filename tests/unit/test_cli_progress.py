@@ -11,10 +11,12 @@ from imgsearch.cli.progress import bar, duration, rate, render_bars, render_line
 
 def session(state: str = "running", discovered: int = 200, ingested: int = 100, embedded: int = 50,
             faces: int = 20, failed: int = 3, complete: bool = True, eta: float | None = 95.0,
-            subdirectories: int = 0) -> dict[str, Any]:
+            subdirectories: int = 0, percent: float | None = None) -> dict[str, Any]:
+    if percent is None:
+        percent = 100.0 if state == "done" else 10.0
     progress = {
         "discovered": discovered, "ingested": ingested, "embedded": embedded, "faces_done": faces,
-        "failed": failed, "discovery_complete": complete, "percent": 10.0,
+        "failed": failed, "discovery_complete": complete, "percent": percent,
         "rates": {"ingested": 12.34, "embedded": 0.0, "faces_done": 250.0}, "eta_s": eta,
     }
     return {
@@ -90,6 +92,15 @@ def test_terminal_display_is_redrawn_in_place_until_done() -> None:
     drawn = len(render_bars(session(), 100))
     assert text.count(f"\x1b[{drawn}F\x1b[J") == 2 and text.count("session 7 ·") == 3
     assert "DONE" in text.splitlines()[-drawn] and script.sleeps == 2
+
+
+def test_a_done_session_is_followed_until_embed_and_faces_are_through() -> None:
+    # "done" means every file is ingested; embed and faces still work on them until percent reaches 100.
+    script = Script([session(state="done", ingested=200, embedded=150, percent=77.8),
+                     session(state="done", ingested=200, embedded=200, percent=100.0)])
+    out = io.StringIO()
+    assert follow(script.fetch, out, FollowConfig(tty=False), script.sleep, lambda: script.now) == 0
+    assert script.sleeps == 1 and out.getvalue().splitlines()[-1].endswith("100.0% ETA 1m35s")
 
 
 def test_plain_output_prints_changes_at_most_every_interval_and_the_end() -> None:

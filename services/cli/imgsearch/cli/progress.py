@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 STAGES = (("ingested", "ingested"), ("embedded", "embedded"), ("faces_done", "faces"))
-FINISHED = frozenset({"done", "cancelled"})
 MAX_SUBDIRECTORIES = 8  # shown under the bars; the rest are summed up in one line
 
 
@@ -80,7 +79,12 @@ def duration(seconds: float) -> str:
 
 
 def finished(session: Mapping[str, Any]) -> bool:
-    return session.get("state") in FINISHED
+    """Cancelled, or done with every stage through: a session is "done" once its files are ingested, while
+    embed and faces may still be working on them, so the display follows it to 100%."""
+    state = session.get("state")
+    if state == "cancelled":
+        return True
+    return state == "done" and float(_progress(session).get("percent") or 0.0) >= 100.0
 
 
 def _header(session: Mapping[str, Any]) -> str:
