@@ -114,3 +114,9 @@ async def test_sessions_through_the_gateway(gateway: tuple[str, Deps], tmp_path:
     assert code == 1 and out == "" and err.startswith("imgsearch: ") and "403" in err
     code, _, err = await cli("--url", url, "pause", "999999")
     assert code == 1 and "404" in err
+    (tmp_path / "library" / "2021" / "a.jpg").write_bytes(b"not read by browse, counted by extension")
+    code, out, _ = await cli("--url", url, "browse", str(tmp_path / "library"))
+    assert code == 0 and out.splitlines() == [f"{tmp_path / 'library'}: 1 image file",
+                                              f"         1  {tmp_path / 'library' / '2021'}"]
+    code, _, err = await cli("--url", url, "browse", "/etc")
+    assert code == 1 and "403" in err

@@ -122,6 +122,25 @@ def test_search_sends_the_filters_and_prints_score_and_path() -> None:
     }
 
 
+def test_browse_lists_folders_with_counts_and_asks_for_absolute_paths(tmp_path: Any) -> None:
+    listing = {"path": str(tmp_path), "root": str(tmp_path), "image_files": 1234, "directories": [
+        {"name": "2023", "path": f"{tmp_path}/2023", "image_files": 1200, "subdirectories": 12},
+        {"name": "scans", "path": f"{tmp_path}/scans", "image_files": 34, "subdirectories": 0},
+    ]}
+    gateway = Gateway({("GET", "/api/v1/browse"): (200, listing)})
+    code, out, _, _ = run(["browse", str(tmp_path)], gateway)
+    assert code == 0 and out.splitlines() == [
+        f"{tmp_path}: 1,234 image files",
+        f"     1,200  {tmp_path}/2023  (12 subfolders)",
+        f"        34  {tmp_path}/scans",
+    ]
+    assert dict(gateway.requests[0].url.params) == {"path": str(tmp_path)}
+    roots = {"path": None, "root": None, "image_files": 0, "directories": []}
+    code, out, _, gateway = run(["browse"], Gateway({("GET", "/api/v1/browse"): (200, roots)}))
+    assert (code, out.splitlines()) == (0, ["library roots: 0 image files", "  (no subfolders)"])
+    assert not gateway.requests[0].url.params
+
+
 def test_near_without_radius_is_refused_before_any_request() -> None:
     code, _, err, gateway = run(["search", "x", "--near", "1,2"])
     assert code == 2 and "--near and --radius-km go together" in err and gateway.requests == []

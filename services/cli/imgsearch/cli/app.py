@@ -57,6 +57,9 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("--near", metavar="LAT,LON", help="only photos taken near this position")
     search.add_argument("--radius-km", type=float, help="radius around --near, in km")
 
+    browse = commands.add_parser("browse", help="folders under the library roots with their image counts")
+    browse.add_argument("path", nargs="?", help="a folder under a library root; none: the roots")
+
     commands.add_parser("status", help="readiness of the gateway and its dependencies, images indexed")
 
     reconcile = commands.add_parser(
@@ -109,6 +112,9 @@ def _run(args: argparse.Namespace, client: GatewayClient, out: TextIO,
         return _print(out, [render_line(client.session_action(args.id, command))])
     if command == "search":
         return _print(out, views.search_hits(client.search(search_params(args))))
+    if command == "browse":
+        path = os.path.abspath(os.path.expanduser(args.path)) if args.path else None
+        return _print(out, views.directory_listing(client.browse(path)))
     if command == "status":
         info = client.readiness()
         _print(out, views.readiness(info, client.base_url))

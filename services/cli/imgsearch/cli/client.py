@@ -65,6 +65,9 @@ class GatewayClient:
 
     # -- the rest ---------------------------------------------------------------------------------
 
+    def browse(self, path: str | None) -> Json:
+        return self._call("GET", "/api/v1/browse", params={"path": path} if path else None)
+
     def search(self, params: Mapping[str, Any]) -> Json:
         return self._call("GET", "/api/v1/search", params=dict(params))
 

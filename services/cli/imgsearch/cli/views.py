@@ -22,6 +22,20 @@ def sessions_table(page: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def directory_listing(listing: Mapping[str, Any]) -> list[str]:
+    """GET /api/v1/browse as a table: image files below each folder (recursive), then its path."""
+    where = listing.get("path") or "library roots"
+    count = int(listing.get("image_files") or 0)
+    lines = [f"{where}: {count:,} image file{'' if count == 1 else 's'}"]
+    for entry in listing.get("directories") or []:
+        subdirectories = int(entry.get("subdirectories") or 0)
+        more = f"  ({subdirectories} subfolder{'' if subdirectories == 1 else 's'})" if subdirectories else ""
+        lines.append(f"{int(entry.get('image_files') or 0):>10,}  {entry.get('path', '?')}{more}")
+    if len(lines) == 1:
+        lines.append("  (no subfolders)")
+    return lines
+
+
 def search_hits(results: Mapping[str, Any]) -> list[str]:
     hits = list(results.get("hits") or [])
     lines = [f"{float(h.get('score') or 0):6.3f}  {h.get('path', '')}" for h in hits] or ["no matches"]
