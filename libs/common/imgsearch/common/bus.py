@@ -9,7 +9,6 @@ Ack policy (decided by imgsearch.common.errors):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, ServiceUnavailableError
 
 from imgsearch.common.errors import Disposition, ImgSearchError, InvalidInput, Unavailable
+from imgsearch.common.runtime import sleep_unless_stopped
 from imgsearch.common.settings import ConsumerSettings
 from imgsearch.common.subjects import STREAMS, StreamSpec
 
@@ -205,8 +205,7 @@ class Bus:
                 return await self._pull_subscription(spec)
             except _UNREACHABLE as exc:
                 log.warning("consumer %s not bound yet (%r); retrying in %.1fs", spec.durable, exc, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            await sleep_unless_stopped(stop, delay)
             delay = min(2 * delay, 5.0)
         return None
 

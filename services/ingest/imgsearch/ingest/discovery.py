@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from imgsearch.common.db.session_work import DiscoveryJob
+from imgsearch.common.runtime import sleep_unless_stopped
 from imgsearch.ingest.scan import PathFilter, ScannedFile, inside, scan, storable, take
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,7 @@ class Discovery:
                     self.start(session_id)
             except Exception as exc:
                 log.warning("could not look for sessions to walk: %r", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), interval_s)
+            await sleep_unless_stopped(self.stop, interval_s)
 
     async def close(self) -> None:
         """Stop the walks (stop is set: each ends after its current chunk) and wait for them."""
@@ -133,6 +133,5 @@ class Discovery:
             state = await self.store.discovery_state(session_id)
             if state != "paused":
                 return state == "go"
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), PAUSE_POLL_S)
+            await sleep_unless_stopped(self.stop, PAUSE_POLL_S)
         return False

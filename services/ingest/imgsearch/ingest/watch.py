@@ -5,12 +5,12 @@ events missed. Passes never overlap; a failed pass (PostgreSQL or NATS away) is 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from imgsearch.common.runtime import sleep_unless_stopped
 from imgsearch.common.settings import WatchSettings
 from imgsearch.ingest.inotify import Inotify
 from imgsearch.ingest.rescan import LibraryRescan, RescanReport
@@ -55,7 +55,7 @@ class LibraryWatcher:
                         break
                 if wake.is_set():
                     wake.clear()
-                    await _sleep(stop, self.settings.debounce_s)  # gather the rest of a burst
+                    await sleep_unless_stopped(stop, self.settings.debounce_s)  # gather the rest of a burst
                     assert inotify is not None
                     everything |= await asyncio.to_thread(inotify.read, dirty.add)
                     loop.add_reader(inotify.fd, readable)
@@ -65,7 +65,7 @@ class LibraryWatcher:
                 everything, dirty = False, set()
                 if (folders is None or folders) and not await self._pass(folders):
                     everything, dirty = folders is None, set(folders or ())
-                    await _sleep(stop, RETRY_S)
+                    await sleep_unless_stopped(stop, RETRY_S)
         finally:
             if inotify is not None:
                 loop.remove_reader(inotify.fd)
@@ -106,7 +106,3 @@ async def _first(stop: asyncio.Event, wake: asyncio.Event, wait_s: float | None)
         for waiter in waits:
             waiter.cancel()
 
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

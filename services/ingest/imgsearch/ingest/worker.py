@@ -19,6 +19,7 @@ from typing import Protocol
 from imgsearch.common.db.outage import as_unavailable
 from imgsearch.common.db.session_work import ClaimedFile, DiscoveryJob, OpenSession
 from imgsearch.common.errors import Unavailable
+from imgsearch.common.runtime import sleep_unless_stopped
 from imgsearch.ingest.admission import DownstreamGate
 from imgsearch.ingest.handlers import IngestHandler, IngestReport
 from imgsearch.ingest.scan import ScannedFile, inside
@@ -194,8 +195,7 @@ class SessionWorker:
         self._in_flight.difference_update(done)
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop.wait(), seconds)
+        await sleep_unless_stopped(self.stop, seconds)
 
     def _more_backoff(self) -> float:
         self._backoff_s = min(MAX_BACKOFF_S, max(0.5, self._backoff_s * 2))

@@ -4,7 +4,6 @@ clusters to PostgreSQL, their ids into the faces collection, and publishes imgse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -15,7 +14,7 @@ from imgsearch.common.bus import Delivery, configured_consumer
 from imgsearch.common.deps import Deps
 from imgsearch.common.errors import InvalidInput, describe
 from imgsearch.common.ids import message_id
-from imgsearch.common.runtime import run_together
+from imgsearch.common.runtime import run_together, sleep_unless_stopped
 from imgsearch.common.settings import Settings
 from imgsearch.common.subjects import CLUSTERS_UPDATED, COMMANDS, COMMANDS_CLUSTERING
 from imgsearch.common.vectors.port import FACES_COLLECTION
@@ -73,8 +72,7 @@ class ClusteringWorker:
 
     async def schedule(self, interval_s: float, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+            await sleep_unless_stopped(stop, interval_s)
             if stop.is_set():
                 return
             try:
@@ -101,8 +99,7 @@ async def serve(settings: Settings, deps: Deps, stop: asyncio.Event) -> None:
     recorded = await store.recorded_backend()
     while recorded is None:  # the faces service records the library's backend on its first start
         log.info("clustering waits for the faces service to record the library's face backend")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), BACKEND_POLL_S)
+        await sleep_unless_stopped(stop, BACKEND_POLL_S)
         if stop.is_set():
             return
         recorded = await store.recorded_backend()
