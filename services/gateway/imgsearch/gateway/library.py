@@ -9,10 +9,8 @@ from imgsearch.common.db.duplicates import EXACT, NEAR, DuplicatePage
 from imgsearch.common.errors import InvalidInput
 from imgsearch.gateway.browse import DirectoryBrowser, Listing
 from imgsearch.gateway.files import check_path_text
+from imgsearch.gateway.people import check_page
 
-DEFAULT_PAGE = 50
-MAX_PAGE = 500
-MAX_OFFSET = 10_000_000
 KINDS = (EXACT, NEAR)
 MAX_PATH_CHARS = 4096
 
@@ -42,11 +40,7 @@ class LibraryCatalog:
         kind = kind.strip().lower() or NEAR
         if kind not in KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
-        if not 0 <= limit <= MAX_PAGE:
-            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE} (got {limit})")
-        if not 0 <= offset <= MAX_OFFSET:
-            raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET} (got {offset})")
-        limit = limit or DEFAULT_PAGE
+        limit, offset = check_page(limit, offset)
         if kind == EXACT:
             return await self.duplicates_store.exact_groups(limit, offset)
         return await self.duplicates_store.near_groups(limit, offset, self.near_threshold)

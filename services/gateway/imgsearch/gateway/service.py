@@ -118,11 +118,11 @@ class Gateway:
         return self.library.stored_file(record.paths)
 
     async def ingest(self, path: str, include: Sequence[str], exclude: Sequence[str]) -> IngestAccepted:
-        check_ingest_request(path, include, exclude)
-        folder = self.library.folder(path)
-        if self.sessions is not None:  # a normal-priority session over the whole folder
+        if self.sessions is not None:  # a normal-priority session over the whole folder (same checks)
             view = await self.sessions.create(path, (), "normal", include, exclude)
             return IngestAccepted(f"session-{view.record.id}", Path(view.record.root), view.record.id)
+        check_ingest_request(path, include, exclude)
+        folder = self.library.folder(path)
         request_id = await self.request_ingest(folder, tuple(include), tuple(exclude))
         return IngestAccepted(request_id=request_id, path=folder)
 

@@ -64,6 +64,7 @@ class IngestRepository:
     def __init__(self, pool: AsyncConnectionPool, near_threshold: int = 6) -> None:
         self.pool = pool
         self.near_threshold = near_threshold  # settings.duplicates.near_threshold
+        self.duplicates = DuplicatesRepository(pool)
 
     async def unchanged(self, files: Sequence[ScannedFile]) -> set[Path]:
         """The paths whose row matches the file's size and mtime: nothing to read again."""
@@ -92,7 +93,7 @@ class IngestRepository:
 
     async def record_hashes(self, image_id: str, hashes: PerceptualHashes) -> None:
         """Perceptual hashes, and the near-duplicate pairs they make with images stored before."""
-        await DuplicatesRepository(self.pool).record_hashes(image_id, hashes, self.near_threshold)
+        await self.duplicates.record_hashes(image_id, hashes, self.near_threshold)
 
     async def paths_of(self, image_id: str) -> list[KnownPath]:
         async with self.pool.connection() as conn:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TypeAlias
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from imgsearch.api.v1 import sessions_pb2 as pb
 from imgsearch.api.v1 import sessions_pb2_grpc
 from imgsearch.common.db.session_records import SessionProgress
 from imgsearch.gateway.api.grpc_errors import answer
 from imgsearch.gateway.sessions import IngestSessions, SessionView
+from imgsearch.search.messages import timestamp
 
 Context: TypeAlias = grpc.aio.ServicerContext
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Sessions"].full_name
@@ -63,7 +62,7 @@ def session_message(view: SessionView) -> pb.Session:
     r = view.record
     message = pb.Session(
         id=r.id, path=r.root, subdirectories=r.subdirectories, priority=r.priority, state=r.state,
-        origin=r.origin, created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at),
+        origin=r.origin, created_at=timestamp(r.created_at), updated_at=timestamp(r.updated_at),
         progress=progress_message(view.report.total),
         subdirectory_progress=[
             pb.SubdirectoryProgress(subdirectory=sub, progress=progress_message(p))
@@ -71,7 +70,7 @@ def session_message(view: SessionView) -> pb.Session:
         ],
     )
     if r.finished_at is not None:
-        message.finished_at.CopyFrom(_timestamp(r.finished_at))
+        message.finished_at.CopyFrom(timestamp(r.finished_at))
     return message
 
 
@@ -84,12 +83,6 @@ def progress_message(progress: SessionProgress) -> pb.SessionProgress:
         rates=pb.StageRates(ingested=rates.ingested, embedded=rates.embedded, faces_done=rates.faces_done),
         eta_s=progress.eta_s or 0.0, has_eta=progress.eta_s is not None,
     )
-
-
-def _timestamp(value: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def add_sessions_service(server: grpc.aio.Server, sessions: IngestSessions) -> str:
