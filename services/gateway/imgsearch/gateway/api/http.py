@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imgsearch.api.v1 import search_pb2 as pb
@@ -23,6 +23,8 @@ from imgsearch.gateway.api.http_metadata import Metadata, MetadataFilters, metad
 from imgsearch.gateway.api.http_people import people_routes
 from imgsearch.gateway.api.http_sessions import session_routes
 from imgsearch.gateway.service import Gateway
+from imgsearch.gateway.ui.pages import install_ui
+from imgsearch.gateway.ui.render import Pages, is_ui_path
 from imgsearch.search.domain import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, MAX_PEOPLE, check_people
 from imgsearch.search.messages import search_filters
 
@@ -74,7 +76,9 @@ def create_app(gateway: Gateway) -> FastAPI:
         app.include_router(library_routes(gateway.catalog, ERRORS))
     if gateway.reconciler is not None:
         app.include_router(admin_routes(gateway.reconciler, ERRORS))
-    _install_error_handlers(app)
+    pages = Pages()
+    install_ui(app, gateway, pages)
+    _install_error_handlers(app, pages)
     return app
 
 
@@ -157,28 +161,39 @@ def _filters(
     return search_filters(taken_after, taken_before, folder, people, near=near, camera=camera)
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, pages: Pages) -> None:
+    """One error model: {"error": kind, "message": ...} for the API, the same kind and message as a page
+    for the UI's paths."""
+
+    def error(request: Request, status: int, kind: str, message: str,
+              headers: Mapping[str, str] | None = None) -> Response:
+        if is_ui_path(request.url.path):
+            page = pages.error(request, status, kind, message)
+            page.headers.update(headers or {})
+            return page
+        return _error(status, kind, message, headers)
+
     @app.exception_handler(ImgSearchError)
-    async def on_error(request: Request, exc: ImgSearchError) -> JSONResponse:
-        return _error(exc.http_status, exc.kind, exc.message)
+    async def on_error(request: Request, exc: ImgSearchError) -> Response:
+        return error(request, exc.http_status, exc.kind, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(400, "InvalidInput", _describe(exc))
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error(request, 400, "InvalidInput", _describe(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         kind = "NotFound" if exc.status_code == 404 else "HTTPError"
-        return _error(exc.status_code, kind, str(exc.detail), exc.headers)
+        return error(request, exc.status_code, kind, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         outage = as_unavailable(exc)
         if outage is not None:
             log.warning("%s %s: %s", request.method, request.url.path, outage.message)
-            return _error(outage.http_status, outage.kind, outage.message)
+            return error(request, outage.http_status, outage.kind, outage.message)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return _error(500, "ImgSearchError", "internal error: see the gateway log")
+        return error(request, 500, "ImgSearchError", "internal error: see the gateway log")
 
 
 def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:

@@ -1,0 +1,13 @@
+"""UI pages /system: queues, models, backends, warnings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from imgsearch.gateway.service import Gateway
+from imgsearch.gateway.ui.render import Pages
+
+
+def system_pages(gateway: Gateway, pages: Pages) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    return router
