@@ -134,11 +134,22 @@ def test_browse_lists_folders_with_counts_and_asks_for_absolute_paths(tmp_path: 
         f"     1,200  {tmp_path}/2023  (12 subfolders)",
         f"        34  {tmp_path}/scans",
     ]
-    assert dict(gateway.requests[0].url.params) == {"path": str(tmp_path)}
-    roots = {"path": None, "root": None, "image_files": 0, "directories": []}
+    assert dict(gateway.requests[0].url.params) == {"path": str(tmp_path), "limit": "500", "offset": "0"}
+    roots = {"path": None, "root": None, "image_files": 0, "directories": [], "total": 0}
     code, out, _, gateway = run(["browse"], Gateway({("GET", "/api/v1/browse"): (200, roots)}))
     assert (code, out.splitlines()) == (0, ["library roots: 0 image files", "  (no subfolders)"])
-    assert not gateway.requests[0].url.params
+    assert dict(gateway.requests[0].url.params) == {"limit": "500", "offset": "0"}
+
+
+def test_browse_says_how_to_reach_the_folders_beyond_the_page(tmp_path: Any) -> None:
+    listing = {"path": str(tmp_path), "root": str(tmp_path), "image_files": 9, "total": 7, "directories": [
+        {"name": "c", "path": f"{tmp_path}/c", "image_files": 4, "subdirectories": 0},
+        {"name": "d", "path": f"{tmp_path}/d", "image_files": 5, "subdirectories": 0},
+    ]}
+    gateway = Gateway({("GET", "/api/v1/browse"): (200, listing)})
+    code, out, _, _ = run(["browse", str(tmp_path), "--limit", "2", "--offset", "2"], gateway)
+    assert code == 0 and out.splitlines()[-1] == "  … 3 more folders: --offset 4"
+    assert dict(gateway.requests[0].url.params) == {"path": str(tmp_path), "limit": "2", "offset": "2"}
 
 
 def test_near_without_radius_is_refused_before_any_request() -> None:

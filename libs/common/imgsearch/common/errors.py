@@ -68,6 +68,14 @@ class Conflict(ImgSearchError):
     http_status = 409
 
 
+class Unauthenticated(ImgSearchError):
+    """No valid API key (or UI session) came with a request while authentication is on."""
+
+    disposition = Disposition.TERM
+    grpc_code = "UNAUTHENTICATED"
+    http_status = 401
+
+
 class Unavailable(ImgSearchError):
     """A dependency (NATS, PostgreSQL, Qdrant, a service) did not answer: retry later."""
 
@@ -94,6 +102,7 @@ ERRORS_BY_KIND: dict[str, type[ImgSearchError]] = {
         Conflict,
         OutsideLibrary,
         ModelMismatch,
+        Unauthenticated,
         Unavailable,
         ConfigurationError,
     )

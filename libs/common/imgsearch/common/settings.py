@@ -7,6 +7,7 @@ parts it needs down to the adapters it builds.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -141,11 +142,21 @@ class BrowseSettings(BaseModel):
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
+    # Browser origins (scheme://host[:port], exact) that may call the REST API from their pages (CORS,
+    # credentials allowed); empty: no CORS headers, only same-origin pages (the gateway's own UI).
+    cors_origins: list[str] = Field(default_factory=list)
 
 
 class GrpcSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 50051
+
+
+class AuthSettings(BaseModel):
+    """API keys (README "Authentication"). auto: on when the HTTP or gRPC host is not a loopback address."""
+
+    mode: Literal["auto", "on", "off"] = "auto"
+    session_ttl_s: float = Field(default=30 * 24 * 3600.0, gt=0)  # UI sign-in (cookie) lifetime
 
 
 class Settings(BaseSettings):
@@ -167,6 +178,7 @@ class Settings(BaseSettings):
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
     duplicates: DuplicatesSettings = Field(default_factory=DuplicatesSettings)
     browse: BrowseSettings = Field(default_factory=BrowseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @property
     def thumbnails_dir(self) -> Path:

@@ -18,6 +18,7 @@ import httpx
 from imgsearch.cli import views
 from imgsearch.cli.client import DEFAULT_URL, CliError, GatewayClient
 from imgsearch.cli.follow import FollowConfig, follow
+from imgsearch.cli.keys import add_keys_parser, run_keys
 from imgsearch.cli.progress import render_line
 
 PRIORITIES = ("high", "normal", "low", "bulk")
@@ -28,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="imgsearch", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     top.add_argument("--url", help=f"gateway base URL (default: $IMGSEARCH_URL or {DEFAULT_URL})")
+    top.add_argument("--api-key", help="API key when the gateway asks for one (default: $IMGSEARCH_API_KEY)")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", help="import a folder (a session) and show its progress")
@@ -59,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
 
     browse = commands.add_parser("browse", help="folders under the library roots with their image counts")
     browse.add_argument("path", nargs="?", help="a folder under a library root; none: the roots")
+    browse.add_argument("--limit", type=int, default=500, help="folders per page (1-500)")
+    browse.add_argument("--offset", type=int, default=0, help="folders to skip")
 
     commands.add_parser("status", help="readiness of the gateway and its dependencies, images indexed")
 
@@ -67,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
     )
     reconcile.add_argument("--dry-run", action="store_true", help="report only, change nothing")
     reconcile.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_keys_parser(commands)
     return top
 
 
@@ -78,8 +83,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     if args.command == "search" and (args.near is None) != (args.radius_km is None):
         err.write("imgsearch search: --near and --radius-km go together\n")
         return 2
-    url = args.url or (env if env is not None else os.environ).get("IMGSEARCH_URL") or DEFAULT_URL
-    client = GatewayClient(url, transport=transport)
+    if args.command == "keys":
+        return run_keys(args, out, err)
+    environ = env if env is not None else os.environ
+    url = args.url or environ.get("IMGSEARCH_URL") or DEFAULT_URL
+    client = GatewayClient(url, transport=transport, api_key=args.api_key or environ.get("IMGSEARCH_API_KEY"))
     try:
         return _run(args, client, out, sleep)
     except CliError as exc:
@@ -114,7 +122,7 @@ def _run(args: argparse.Namespace, client: GatewayClient, out: TextIO,
         return _print(out, views.search_hits(client.search(search_params(args))))
     if command == "browse":
         path = os.path.abspath(os.path.expanduser(args.path)) if args.path else None
-        return _print(out, views.directory_listing(client.browse(path)))
+        return _print(out, views.directory_listing(client.browse(path, args.limit, args.offset), args.offset))
     if command == "status":
         info = client.readiness()
         _print(out, views.readiness(info, client.base_url))

@@ -37,9 +37,12 @@ class ApiError(CliError):
 
 class GatewayClient:
     def __init__(self, base_url: str = DEFAULT_URL, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        self.api_key = api_key
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport,
+                                  headers=headers)
 
     def close(self) -> None:
         self._http.close()
@@ -65,8 +68,11 @@ class GatewayClient:
 
     # -- the rest ---------------------------------------------------------------------------------
 
-    def browse(self, path: str | None) -> Json:
-        return self._call("GET", "/api/v1/browse", params={"path": path} if path else None)
+    def browse(self, path: str | None, limit: int = 500, offset: int = 0) -> Json:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if path:
+            params["path"] = path
+        return self._call("GET", "/api/v1/browse", params=params)
 
     def search(self, params: Mapping[str, Any]) -> Json:
         return self._call("GET", "/api/v1/search", params=dict(params))
@@ -95,7 +101,15 @@ class GatewayClient:
             ) from None
         if response.is_success or response.status_code in ok:
             return _json(response)
+        if response.status_code == 401:
+            raise ApiError(401, _unauthenticated(self.api_key))
         raise ApiError(response.status_code, _message(response))
+
+
+def _unauthenticated(api_key: str | None) -> str:
+    what = "refused the API key (unknown or revoked)" if api_key else "needs an API key"
+    return (f"the gateway {what}: set IMGSEARCH_API_KEY (or --api-key) to a key from"
+            " `imgsearch keys create NAME`")
 
 
 def _json(response: httpx.Response) -> Json:

@@ -22,7 +22,7 @@ def sessions_table(page: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def directory_listing(listing: Mapping[str, Any]) -> list[str]:
+def directory_listing(listing: Mapping[str, Any], offset: int = 0) -> list[str]:
     """GET /api/v1/browse as a table: image files below each folder (recursive), then its path."""
     where = listing.get("path") or "library roots"
     count = int(listing.get("image_files") or 0)
@@ -33,6 +33,9 @@ def directory_listing(listing: Mapping[str, Any]) -> list[str]:
         lines.append(f"{int(entry.get('image_files') or 0):>10,}  {entry.get('path', '?')}{more}")
     if len(lines) == 1:
         lines.append("  (no subfolders)")
+    shown, total = len(listing.get("directories") or []), int(listing.get("total") or 0)
+    if offset + shown < total:
+        lines.append(f"  … {total - offset - shown:,} more folders: --offset {offset + shown}")
     return lines
 
 
