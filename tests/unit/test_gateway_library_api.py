@@ -73,7 +73,7 @@ async def test_rest_browse(library_world: World) -> None:
     library = library_world.world.library
     roots = await get(library_world, "/api/v1/browse")
     assert roots.status_code == 200
-    assert roots.json() == {"path": None, "root": None, "image_files": 2, "directories": [
+    assert roots.json() == {"path": None, "root": None, "image_files": 2, "total": 1, "directories": [
         {"name": "library", "path": str(library), "image_files": 2, "subdirectories": 1}]}
     folder = (await get(library_world, "/api/v1/browse", path=str(library))).json()
     assert (folder["path"], folder["root"], folder["image_files"]) == (str(library), str(library), 2)

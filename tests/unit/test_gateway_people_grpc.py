@@ -151,7 +151,9 @@ async def test_faces(served: Served) -> None:
     ]
     image = await stub.ListImageFaces(pb.ListImageFacesRequest(image_id=STREET))
     assert image.image_id == STREET
-    assert [f.face_id for f in image.faces] == [seed.bob_street, seed.unknown_street]
+    assert [f.face_id for f in image.faces] == [seed.bob_street, seed.unknown_street] and image.total == 2
+    paged = await stub.ListImageFaces(pb.ListImageFacesRequest(image_id=STREET, limit=1, offset=1))
+    assert ([f.face_id for f in paged.faces], paged.total) == ([seed.unknown_street], 2)
 
 
 @pytest.mark.parametrize(

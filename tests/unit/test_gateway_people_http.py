@@ -348,8 +348,12 @@ async def test_image_faces(api: httpx.AsyncClient, world: GatewayWorld, seed: Pe
     assert body["image_id"] == BEACH
     assert [(f["person_name"], f["box"]["x1"]) for f in body["faces"]] == [("Alice", 0), ("Bob", 100)]
     assert all(f["crop_url"] == f"/api/v1/faces/{f['face_id']}/crop" for f in body["faces"])
+    assert body["total"] == 2
+    second = ok(await api.get(f"/api/v1/images/{BEACH}/faces", params={"limit": 1, "offset": 1}))
+    assert ([f["person_name"] for f in second["faces"]], second["total"]) == (["Bob"], 2)
+    refused(await api.get(f"/api/v1/images/{BEACH}/faces", params={"limit": 501}), 400, "limit")
     none = ok(await api.get(f"/api/v1/images/{image_id('outside')}/faces"))  # known image, no faces
-    assert none == {"image_id": image_id("outside"), "faces": []}
+    assert none == {"image_id": image_id("outside"), "faces": [], "total": 0}
 
 
 async def test_an_edit_stands_when_the_event_cannot_be_published(

@@ -109,7 +109,7 @@ async def test_rest_cameras(world: GatewayWorld, tmp_path: Path, executor: Threa
     response = await get(world, "/api/v1/cameras")
     assert response.status_code == 200
     assert response.json() == {"cameras": [{"camera": "Canon EOS 6D", "images": 2},
-                                           {"camera": "Apple iPhone 7", "images": 1}]}
+                                           {"camera": "Apple iPhone 7", "images": 1}], "total": 2}
     without = await build_world(tmp_path / "other", executor)  # no image database behind it
     assert (await get(without, "/api/v1/cameras")).status_code == 503
 

@@ -47,8 +47,9 @@ class DirectoryEntry:
 class Listing:
     path: str | None  # None: the list of library roots
     root: str | None
-    directories: list[DirectoryEntry]
+    directories: list[DirectoryEntry]  # the page asked for (all of them when no limit was given)
     image_files: int  # recursive, under path (or every root)
+    total: int  # directories in path (or roots), whatever the page
 
 
 @dataclass(frozen=True)
@@ -66,19 +67,22 @@ class DirectoryBrowser:
         self._cache: OrderedDict[str, _Scanned] = OrderedDict()
         self._lock = threading.Lock()
 
-    async def browse(self, raw: str | None) -> Listing:
-        """raw: an absolute folder under a root (or relative to the first root); None or '': the roots."""
+    async def browse(self, raw: str | None, limit: int | None = None, offset: int = 0) -> Listing:
+        """raw: an absolute folder under a root (or relative to the first root); None or '': the roots.
+        limit / offset: the page of subdirectories (by name) to count; None: all of them."""
+        page = slice(offset, None if limit is None else offset + limit)
         if raw is None or not raw.strip():
-            return await asyncio.to_thread(self._roots)
-        return await asyncio.to_thread(self._listing, raw)
+            return await asyncio.to_thread(self._roots, page)
+        return await asyncio.to_thread(self._listing, raw, page)
 
-    def _roots(self) -> Listing:
+    def _roots(self, page: slice) -> Listing:
         walk: dict[str, _Scanned | None] = {}
-        entries = [self._entry(root.name or str(root), root, walk) for root in self.library.roots]
-        total = self._count([str(root) for root in self.library.roots], walk)
-        return Listing(None, None, entries, total)
+        roots = self.library.roots
+        entries = [self._entry(root.name or str(root), root, walk) for root in roots[page]]
+        total = self._count([str(root) for root in roots], walk)
+        return Listing(None, None, entries, total, len(roots))
 
-    def _listing(self, raw: str) -> Listing:
+    def _listing(self, raw: str, page: slice) -> Listing:
         folder = self.library.folder(raw)  # '..', links out, missing, not a folder: refused here
         root = max((r for r in self.library.roots if folder.is_relative_to(r)), key=lambda r: len(r.parts))
         walk: dict[str, _Scanned | None] = {}
@@ -86,8 +90,9 @@ class DirectoryBrowser:
         if scanned is None:
             raise NotFound(f"{folder} cannot be listed")
         entries = [self._entry(name, folder / name, walk, exclude=str(folder))
-                   for name, _ in scanned.children]
-        return Listing(str(folder), str(root), entries, self._count([str(folder)], walk))
+                   for name, _ in scanned.children[page]]
+        return Listing(str(folder), str(root), entries, self._count([str(folder)], walk),
+                       len(scanned.children))
 
     def _entry(self, name: str, path: Path, walk: dict[str, _Scanned | None], exclude: str = ""
                ) -> DirectoryEntry:

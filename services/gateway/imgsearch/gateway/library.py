@@ -28,12 +28,16 @@ class LibraryCatalog:
         self.duplicates_store = duplicates
         self.near_threshold = near_threshold  # settings.duplicates.near_threshold
 
-    async def browse(self, path: str | None) -> Listing:
+    async def browse(self, path: str | None, limit: int | None = None, offset: int = 0) -> Listing:
+        """A folder's subdirectories, a page of them (limit 0: the default page) or, for in-process callers
+        that page themselves, all of them (limit None)."""
         if path is not None:
             if len(path) > MAX_PATH_CHARS:
                 raise InvalidInput(f"path is longer than {MAX_PATH_CHARS} characters")
             check_path_text(path, "path")
-        return await self.browser.browse(path)
+        if limit is not None:
+            limit, offset = check_page(limit, offset)
+        return await self.browser.browse(path, limit, offset)
 
     async def duplicates(self, kind: str, limit: int, offset: int) -> DuplicatePage:
         """Groups of one kind; limit 0 means the default page."""

@@ -237,6 +237,12 @@ class PeopleService:
         image_id = check_image_id(image_id)
         return image_id, await self.store.image_faces(image_id)
 
+    async def image_faces_page(self, image_id: str, limit: int, offset: int) -> tuple[str, Page[FaceRecord]]:
+        """A page of an image's faces for the APIs (a crowd photo has hundreds): limit 0 = the default."""
+        limit, offset = check_page(limit, offset)
+        image_id, faces = await self.image_faces(image_id)
+        return image_id, Page(faces[offset:offset + limit], len(faces))
+
     async def _changed(self, change: PeopleChange) -> None:
         for event, msg_id in people_changed_events(change):
             try:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eimgsearch/api/v1/library.proto\x12\x10imgsearch.api.v1\"\x1d\n\rBrowseRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\"T\n\tDirectory\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0bimage_files\x18\x03 \x01(\x03\x12\x16\n\x0esubdirectories\x18\x04 \x01(\x05\"s\n\x0e\x42rowseResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04root\x18\x02 \x01(\t\x12\x30\n\x0b\x64irectories\x18\x03 \x03(\x0b\x32\x1b.imgsearch.api.v1.Directory\x12\x13\n\x0bimage_files\x18\x04 \x01(\x03\"D\n\x15ListDuplicatesRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"Z\n\x0e\x44uplicateImage\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05paths\x18\x02 \x03(\t\x12\x15\n\rthumbnail_url\x18\x03 \x01(\t\x12\x10\n\x08\x64istance\x18\x04 \x01(\x05\"P\n\x0e\x44uplicateGroup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x30\n\x06images\x18\x02 \x03(\x0b\x32 .imgsearch.api.v1.DuplicateImage\"Y\n\x16ListDuplicatesResponse\x12\x30\n\x06groups\x18\x01 \x03(\x0b\x32 .imgsearch.api.v1.DuplicateGroup\x12\r\n\x05total\x18\x02 \x01(\x03\x32\xbb\x01\n\x07Library\x12K\n\x06\x42rowse\x12\x1f.imgsearch.api.v1.BrowseRequest\x1a .imgsearch.api.v1.BrowseResponse\x12\x63\n\x0eListDuplicates\x12\'.imgsearch.api.v1.ListDuplicatesRequest\x1a(.imgsearch.api.v1.ListDuplicatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eimgsearch/api/v1/library.proto\x12\x10imgsearch.api.v1\"<\n\rBrowseRequest\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"T\n\tDirectory\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0bimage_files\x18\x03 \x01(\x03\x12\x16\n\x0esubdirectories\x18\x04 \x01(\x05\"\x82\x01\n\x0e\x42rowseResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04root\x18\x02 \x01(\t\x12\x30\n\x0b\x64irectories\x18\x03 \x03(\x0b\x32\x1b.imgsearch.api.v1.Directory\x12\x13\n\x0bimage_files\x18\x04 \x01(\x03\x12\r\n\x05total\x18\x05 \x01(\x03\"D\n\x15ListDuplicatesRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06offset\x18\x03 \x01(\x05\"Z\n\x0e\x44uplicateImage\x12\x10\n\x08image_id\x18\x01 \x01(\t\x12\r\n\x05paths\x18\x02 \x03(\t\x12\x15\n\rthumbnail_url\x18\x03 \x01(\t\x12\x10\n\x08\x64istance\x18\x04 \x01(\x05\"P\n\x0e\x44uplicateGroup\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x30\n\x06images\x18\x02 \x03(\x0b\x32 .imgsearch.api.v1.DuplicateImage\"Y\n\x16ListDuplicatesResponse\x12\x30\n\x06groups\x18\x01 \x03(\x0b\x32 .imgsearch.api.v1.DuplicateGroup\x12\r\n\x05total\x18\x02 \x01(\x03\x32\xbb\x01\n\x07Library\x12K\n\x06\x42rowse\x12\x1f.imgsearch.api.v1.BrowseRequest\x1a .imgsearch.api.v1.BrowseResponse\x12\x63\n\x0eListDuplicates\x12\'.imgsearch.api.v1.ListDuplicatesRequest\x1a(.imgsearch.api.v1.ListDuplicatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,19 +32,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'imgsearch.api.v1.library_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_BROWSEREQUEST']._serialized_start=52
-  _globals['_BROWSEREQUEST']._serialized_end=81
-  _globals['_DIRECTORY']._serialized_start=83
-  _globals['_DIRECTORY']._serialized_end=167
-  _globals['_BROWSERESPONSE']._serialized_start=169
-  _globals['_BROWSERESPONSE']._serialized_end=284
-  _globals['_LISTDUPLICATESREQUEST']._serialized_start=286
-  _globals['_LISTDUPLICATESREQUEST']._serialized_end=354
-  _globals['_DUPLICATEIMAGE']._serialized_start=356
-  _globals['_DUPLICATEIMAGE']._serialized_end=446
-  _globals['_DUPLICATEGROUP']._serialized_start=448
-  _globals['_DUPLICATEGROUP']._serialized_end=528
-  _globals['_LISTDUPLICATESRESPONSE']._serialized_start=530
-  _globals['_LISTDUPLICATESRESPONSE']._serialized_end=619
-  _globals['_LIBRARY']._serialized_start=622
-  _globals['_LIBRARY']._serialized_end=809
+  _globals['_BROWSEREQUEST']._serialized_end=112
+  _globals['_DIRECTORY']._serialized_start=114
+  _globals['_DIRECTORY']._serialized_end=198
+  _globals['_BROWSERESPONSE']._serialized_start=201
+  _globals['_BROWSERESPONSE']._serialized_end=331
+  _globals['_LISTDUPLICATESREQUEST']._serialized_start=333
+  _globals['_LISTDUPLICATESREQUEST']._serialized_end=401
+  _globals['_DUPLICATEIMAGE']._serialized_start=403
+  _globals['_DUPLICATEIMAGE']._serialized_end=493
+  _globals['_DUPLICATEGROUP']._serialized_start=495
+  _globals['_DUPLICATEGROUP']._serialized_end=575
+  _globals['_LISTDUPLICATESRESPONSE']._serialized_start=577
+  _globals['_LISTDUPLICATESRESPONSE']._serialized_end=666
+  _globals['_LIBRARY']._serialized_start=669
+  _globals['_LIBRARY']._serialized_end=856
 # @@protoc_insertion_point(module_scope)

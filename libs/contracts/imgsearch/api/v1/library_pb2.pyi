@@ -7,10 +7,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BrowseRequest(_message.Message):
-    __slots__ = ("path",)
+    __slots__ = ("path", "limit", "offset")
     PATH_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     path: str
-    def __init__(self, path: _Optional[str] = ...) -> None: ...
+    limit: int
+    offset: int
+    def __init__(self, path: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class Directory(_message.Message):
     __slots__ = ("name", "path", "image_files", "subdirectories")
@@ -25,16 +29,18 @@ class Directory(_message.Message):
     def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., image_files: _Optional[int] = ..., subdirectories: _Optional[int] = ...) -> None: ...
 
 class BrowseResponse(_message.Message):
-    __slots__ = ("path", "root", "directories", "image_files")
+    __slots__ = ("path", "root", "directories", "image_files", "total")
     PATH_FIELD_NUMBER: _ClassVar[int]
     ROOT_FIELD_NUMBER: _ClassVar[int]
     DIRECTORIES_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FILES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     path: str
     root: str
     directories: _containers.RepeatedCompositeFieldContainer[Directory]
     image_files: int
-    def __init__(self, path: _Optional[str] = ..., root: _Optional[str] = ..., directories: _Optional[_Iterable[_Union[Directory, _Mapping]]] = ..., image_files: _Optional[int] = ...) -> None: ...
+    total: int
+    def __init__(self, path: _Optional[str] = ..., root: _Optional[str] = ..., directories: _Optional[_Iterable[_Union[Directory, _Mapping]]] = ..., image_files: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
 
 class ListDuplicatesRequest(_message.Message):
     __slots__ = ("kind", "limit", "offset")

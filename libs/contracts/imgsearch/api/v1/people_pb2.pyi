@@ -310,15 +310,21 @@ class PinFaceRequest(_message.Message):
     def __init__(self, face_id: _Optional[str] = ..., pinned: _Optional[bool] = ...) -> None: ...
 
 class ListImageFacesRequest(_message.Message):
-    __slots__ = ("image_id",)
+    __slots__ = ("image_id", "limit", "offset")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     image_id: str
-    def __init__(self, image_id: _Optional[str] = ...) -> None: ...
+    limit: int
+    offset: int
+    def __init__(self, image_id: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class ImageFaces(_message.Message):
-    __slots__ = ("image_id", "faces")
+    __slots__ = ("image_id", "faces", "total")
     IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
     FACES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     image_id: str
     faces: _containers.RepeatedCompositeFieldContainer[Face]
-    def __init__(self, image_id: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ...) -> None: ...
+    total: int
+    def __init__(self, image_id: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...

@@ -40,8 +40,12 @@ class GeoRadius(_message.Message):
     def __init__(self, lat: _Optional[float] = ..., lon: _Optional[float] = ..., radius_km: _Optional[float] = ...) -> None: ...
 
 class ListCamerasRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("limit", "offset")
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    offset: int
+    def __init__(self, limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class CameraCount(_message.Message):
     __slots__ = ("camera", "images")
@@ -52,10 +56,12 @@ class CameraCount(_message.Message):
     def __init__(self, camera: _Optional[str] = ..., images: _Optional[int] = ...) -> None: ...
 
 class ListCamerasResponse(_message.Message):
-    __slots__ = ("cameras",)
+    __slots__ = ("cameras", "total")
     CAMERAS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
     cameras: _containers.RepeatedCompositeFieldContainer[CameraCount]
-    def __init__(self, cameras: _Optional[_Iterable[_Union[CameraCount, _Mapping]]] = ...) -> None: ...
+    total: int
+    def __init__(self, cameras: _Optional[_Iterable[_Union[CameraCount, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
 class TextSearchRequest(_message.Message):
     __slots__ = ("query", "limit", "offset", "filters")
@@ -112,12 +118,14 @@ class ModelInfo(_message.Message):
     def __init__(self, model: _Optional[str] = ..., pretrained: _Optional[str] = ..., dim: _Optional[int] = ..., random_weights: _Optional[bool] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("hits", "model")
+    __slots__ = ("hits", "model", "next_offset")
     HITS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_OFFSET_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
     model: ModelInfo
-    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ...) -> None: ...
+    next_offset: int
+    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., next_offset: _Optional[int] = ...) -> None: ...
 
 class SearchReply(_message.Message):
     __slots__ = ("response", "error", "info")
@@ -200,6 +208,32 @@ class Image(_message.Message):
     taken_at_source: str
     camera: str
     def __init__(self, image_id: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., format: _Optional[str] = ..., taken_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera_make: _Optional[str] = ..., camera_model: _Optional[str] = ..., orientation: _Optional[int] = ..., has_gps: _Optional[bool] = ..., latitude: _Optional[float] = ..., longitude: _Optional[float] = ..., ingest_status: _Optional[str] = ..., embed_status: _Optional[str] = ..., error: _Optional[str] = ..., thumbnail_url: _Optional[str] = ..., taken_at_source: _Optional[str] = ..., camera: _Optional[str] = ...) -> None: ...
+
+class ImageFile(_message.Message):
+    __slots__ = ("image_id", "media_type", "data")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    media_type: str
+    data: bytes
+    def __init__(self, image_id: _Optional[str] = ..., media_type: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class FileChunk(_message.Message):
+    __slots__ = ("image_id", "file_name", "media_type", "size_bytes", "offset", "data")
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    image_id: str
+    file_name: str
+    media_type: str
+    size_bytes: int
+    offset: int
+    data: bytes
+    def __init__(self, image_id: _Optional[str] = ..., file_name: _Optional[str] = ..., media_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class IngestFolderRequest(_message.Message):
     __slots__ = ("path", "include", "exclude")

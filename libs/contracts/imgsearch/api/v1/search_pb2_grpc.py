@@ -49,6 +49,16 @@ class ImageSearchStub:
                 request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.SerializeToString,
                 response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.Image.FromString,
                 _registered_method=True)
+        self.GetThumbnail = channel.unary_unary(
+                '/imgsearch.api.v1.ImageSearch/GetThumbnail',
+                request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.SerializeToString,
+                response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.ImageFile.FromString,
+                _registered_method=True)
+        self.GetOriginal = channel.unary_stream(
+                '/imgsearch.api.v1.ImageSearch/GetOriginal',
+                request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.SerializeToString,
+                response_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.FileChunk.FromString,
+                _registered_method=True)
         self.IngestFolder = channel.unary_unary(
                 '/imgsearch.api.v1.ImageSearch/IngestFolder',
                 request_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.IngestFolderRequest.SerializeToString,
@@ -82,6 +92,20 @@ class ImageSearchServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetImage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetThumbnail(self, request, context):
+        """Errors as REST: NOT_FOUND without a thumbnail or file, PERMISSION_DENIED for a file that (symlinks
+        resolved) lies outside the library roots, or a thumbnail outside the data dir's thumbnails folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOriginal(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -122,6 +146,16 @@ def add_ImageSearchServicer_to_server(servicer, server):
                     servicer.GetImage,
                     request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.FromString,
                     response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.Image.SerializeToString,
+            ),
+            'GetThumbnail': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetThumbnail,
+                    request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.FromString,
+                    response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.ImageFile.SerializeToString,
+            ),
+            'GetOriginal': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetOriginal,
+                    request_deserializer=imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.FromString,
+                    response_serializer=imgsearch_dot_api_dot_v1_dot_search__pb2.FileChunk.SerializeToString,
             ),
             'IngestFolder': grpc.unary_unary_rpc_method_handler(
                     servicer.IngestFolder,
@@ -220,6 +254,60 @@ class ImageSearch:
             '/imgsearch.api.v1.ImageSearch/GetImage',
             imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.SerializeToString,
             imgsearch_dot_api_dot_v1_dot_search__pb2.Image.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetThumbnail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imgsearch.api.v1.ImageSearch/GetThumbnail',
+            imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.SerializeToString,
+            imgsearch_dot_api_dot_v1_dot_search__pb2.ImageFile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOriginal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/imgsearch.api.v1.ImageSearch/GetOriginal',
+            imgsearch_dot_api_dot_v1_dot_search__pb2.GetImageRequest.SerializeToString,
+            imgsearch_dot_api_dot_v1_dot_search__pb2.FileChunk.FromString,
             options,
             channel_credentials,
             insecure,

@@ -21,9 +21,11 @@ class LibraryServicer(library_pb2_grpc.LibraryServicer):
         self.catalog = catalog
 
     async def Browse(self, request: pb.BrowseRequest, context: Context) -> pb.BrowseResponse:
-        listing = await answer(context, self.catalog.browse(request.path or None))
+        browsed = self.catalog.browse(request.path or None, request.limit, request.offset)
+        listing = await answer(context, browsed)
         return pb.BrowseResponse(
             path=listing.path or "", root=listing.root or "", image_files=listing.image_files,
+            total=listing.total,
             directories=[
                 pb.Directory(name=d.name, path=d.path, image_files=d.image_files,
                              subdirectories=d.subdirectories)

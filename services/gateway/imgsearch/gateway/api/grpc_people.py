@@ -119,8 +119,9 @@ class PeopleServicer(people_pb2_grpc.PeopleServicer):
         return face_message(await answer(context, self.people.pin_face(request.face_id, request.pinned)))
 
     async def ListImageFaces(self, request: pb.ListImageFacesRequest, context: Context) -> pb.ImageFaces:
-        image_id, faces = await answer(context, self.people.image_faces(request.image_id))
-        return pb.ImageFaces(image_id=image_id, faces=[face_message(f) for f in faces])
+        listed = self.people.image_faces_page(request.image_id, request.limit, request.offset)
+        image_id, page = await answer(context, listed)
+        return pb.ImageFaces(image_id=image_id, faces=[face_message(f) for f in page.items], total=page.total)
 
 
 def face_message(face: FaceRecord) -> pb.Face:

@@ -15,11 +15,15 @@ def library_routes(catalog: LibraryCatalog, errors: dict[int | str, dict[str, An
     router = APIRouter(prefix="/api/v1", responses=errors, tags=["library"])
 
     @router.get("/browse", response_model=s.BrowseListing)
-    async def browse(path: Annotated[str | None, Query(
-        max_length=MAX_PATH_CHARS,
-        description="absolute folder under a library root; left out: the library roots",
-    )] = None) -> s.BrowseListing:
-        return s.BrowseListing.from_listing(await catalog.browse(path))
+    async def browse(
+        path: Annotated[str | None, Query(
+            max_length=MAX_PATH_CHARS,
+            description="absolute folder under a library root; left out: the library roots",
+        )] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="directories per page")] = DEFAULT_PAGE,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="directories to skip")] = 0,
+    ) -> s.BrowseListing:
+        return s.BrowseListing.from_listing(await catalog.browse(path, limit, offset))
 
     @router.get("/duplicates", response_model=s.DuplicateGroups)
     async def duplicates(

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from imgsearch.common.errors import InvalidInput
 from imgsearch.common.vectors.port import GeoCircle
+from imgsearch.gateway.people import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
 from imgsearch.gateway.service import Gateway
 from imgsearch.search.domain import MAX_CAMERA_CHARS, check_camera, check_near
 
@@ -53,15 +54,21 @@ class Camera(BaseModel):
 
 class Cameras(BaseModel):
     cameras: list[Camera]
+    total: int = Field(description="cameras in the library, whatever the page")
 
 
 def metadata_routes(gateway: Gateway, errors: dict[int | str, dict[str, Any]]) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/v1/cameras", response_model=Cameras, responses=errors, tags=["search"])
-    async def cameras() -> Cameras:
-        """Every camera with how many images it took, most first: the values the camera filter takes."""
-        return Cameras(cameras=[Camera(camera=c.camera, images=c.images) for c in await gateway.cameras()])
+    async def cameras(
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="cameras per page")] = DEFAULT_PAGE,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="cameras to skip")] = 0,
+    ) -> Cameras:
+        """The cameras with how many images each took, most first: the values the camera filter takes."""
+        page = await gateway.camera_page(limit, offset)
+        return Cameras(cameras=[Camera(camera=c.camera, images=c.images) for c in page.items],
+                       total=page.total)
 
     return router
 

@@ -139,6 +139,7 @@ def _faces(router: APIRouter, people: PeopleService) -> None:
         return s.Face.from_record(await people.pin_face(face_id, False))
 
     @router.get("/images/{image_id}/faces", response_model=s.ImageFaces, tags=["images"])
-    async def image_faces(image_id: str) -> s.ImageFaces:
-        image, faces = await people.image_faces(image_id)
-        return s.ImageFaces(image_id=image, faces=[s.Face.from_record(f) for f in faces])
+    async def image_faces(image_id: str, limit: Limit = DEFAULT_PAGE, offset: Offset = 0) -> s.ImageFaces:
+        image, page = await people.image_faces_page(image_id, limit, offset)
+        faces = [s.Face.from_record(f) for f in page.items]
+        return s.ImageFaces(image_id=image, faces=faces, total=page.total)

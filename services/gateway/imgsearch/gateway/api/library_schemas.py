@@ -26,12 +26,13 @@ class Directory(BaseModel):
 class BrowseListing(BaseModel):
     path: str | None = Field(description="the folder listed; null for the library roots")
     root: str | None = Field(description="its library root; null for the roots")
-    directories: list[Directory]
+    directories: list[Directory] = Field(description="this page of its subdirectories, by name")
     image_files: int = Field(description="image-like files below path (or every root), recursive")
+    total: int = Field(description="subdirectories of path (or library roots), whatever the page")
 
     @classmethod
     def from_listing(cls, listing: Listing) -> BrowseListing:
-        return cls(path=listing.path, root=listing.root, image_files=listing.image_files,
+        return cls(path=listing.path, root=listing.root, image_files=listing.image_files, total=listing.total,
                    directories=[Directory.from_entry(e) for e in listing.directories])
 
 

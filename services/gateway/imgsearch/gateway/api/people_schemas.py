@@ -154,7 +154,8 @@ class ClusterMembers(Paged):
 
 class ImageFaces(BaseModel):
     image_id: str
-    faces: list[Face]
+    faces: list[Face] = Field(description="this page of the image's faces")
+    total: int = Field(description="faces found on the image, whatever the page")
 
 
 class _Body(BaseModel):

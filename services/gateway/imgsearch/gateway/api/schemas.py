@@ -49,11 +49,14 @@ class SearchHit(BaseModel):
 class SearchResults(BaseModel):
     hits: list[SearchHit]
     model: ModelInfo
+    next_offset: int | None = Field(description="offset of the next page: set when this page is full (there "
+                                    "may be more), null on the last page; a ranking has no total")
 
     @classmethod
     def from_proto(cls, response: pb.SearchResponse) -> SearchResults:
         return cls(
-            hits=[SearchHit.from_proto(h) for h in response.hits], model=ModelInfo.from_proto(response.model)
+            hits=[SearchHit.from_proto(h) for h in response.hits], model=ModelInfo.from_proto(response.model),
+            next_offset=response.next_offset if response.HasField("next_offset") else None,
         )
 
 
