@@ -29,11 +29,13 @@ from imgsearch.common.errors import InvalidInput, NotFound
 
 MAX_SAMPLES = 50
 
+# A person is on a photo at most once (index faces_person_once_per_image), so their photos are as many as
+# their faces: one count from the person's index entries, not a DISTINCT over their photos. Cover and eras
+# read the first entry of faces_person_best and the person's entries of faces_person_prototypes.
 _PERSON_SELECT = """
-SELECT p.id, p.name, p.hidden, p.birth_date, s.face_count, s.photo_count, cover.id::text, e.eras
+SELECT p.id, p.name, p.hidden, p.birth_date, s.face_count, s.face_count, cover.id::text, e.eras
 FROM people p
-CROSS JOIN LATERAL (SELECT count(*) AS face_count, count(DISTINCT f.image_id) AS photo_count
-                    FROM faces f WHERE f.person_id = p.id) s
+CROSS JOIN LATERAL (SELECT count(*) AS face_count FROM faces f WHERE f.person_id = p.id) s
 LEFT JOIN LATERAL (SELECT f.id FROM faces f WHERE f.person_id = p.id
                    ORDER BY f.pinned DESC, f.prototype DESC, f.quality DESC, f.id LIMIT 1) cover ON true
 CROSS JOIN LATERAL (SELECT coalesce(array_agg(DISTINCT f.era), '{}') AS eras FROM faces f
@@ -108,14 +110,17 @@ class PeopleReads:
         check_page(limit, offset)
         async with self.pool.connection() as conn:
             final = (await resolve_people(conn, [person_id]))[person_id]
+            # Newest first by the face's copy of the photo's date (the EXIF date; a date guessed from
+            # the file's mtime counts as none, as for eras): a range of index faces_person_photos, where
+            # joining images and sorting them would read every photo of the person on each page.
             cur = await conn.execute(
-                "SELECT i.id FROM images i WHERE EXISTS (SELECT 1 FROM faces f WHERE f.image_id = i.id"
-                " AND f.person_id = %s) ORDER BY i.taken_at DESC NULLS LAST, i.id LIMIT %s OFFSET %s",
+                "SELECT f.image_id FROM faces f WHERE f.person_id = %s"
+                " ORDER BY f.taken_at DESC NULLS LAST, f.image_id LIMIT %s OFFSET %s",
                 (final, limit, offset),
             )
             ids = [str(row[0]) for row in await cur.fetchall()]
-            total = int(await scalar(
-                conn, "SELECT count(DISTINCT image_id) FROM faces WHERE person_id = %s", (final,)))
+            total = int(await scalar(  # one face per photo and person: count the faces
+                conn, "SELECT count(*) FROM faces WHERE person_id = %s", (final,)))
         return Page(ids, total)
 
     async def list_clusters(self, limit: int, offset: int, min_size: int = 2, include_hidden: bool = False,
