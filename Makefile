@@ -9,7 +9,7 @@ SRC := libs/contracts libs/common libs/clip services/ingest services/embed servi
 STAMP := $(VENV)/.installed
 REQS := $(wildcard requirements/*.txt services/*/requirements.txt)
 
-.PHONY: install run test lint typecheck protos check-protos bench-embed bench-faces bench-cluster bench-ingest bench-progress test-faults clean
+.PHONY: install run test test-ui chromium lint typecheck protos check-protos bench-embed bench-faces bench-cluster bench-ingest bench-progress bench-ui test-faults fuzz-api clean
 
 $(STAMP): $(REQS) tools/link_sources.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,35 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m imgsearch.runner --ingest "$(LIBRARY)"
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest
+
+# Browser tests (Playwright driving Debian's chromium) against the whole stack with auth on.
+test-ui: $(STAMP) chromium
+	$(PY) -m pytest tests/ui
+
+# The browser the UI tests launch by path: $IMGSEARCH_TEST_CHROMIUM, else Debian's package.
+CHROMIUM := $(or $(IMGSEARCH_TEST_CHROMIUM),/usr/bin/chromium)
+chromium:
+	@if command -v "$(CHROMIUM)" >/dev/null; then :; \
+	elif [ -n "$(IMGSEARCH_TEST_CHROMIUM)" ]; then \
+		echo "IMGSEARCH_TEST_CHROMIUM=$(IMGSEARCH_TEST_CHROMIUM) is not an executable" >&2; exit 1; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+			|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	else \
+		echo "the UI tests need Chromium: run 'sudo apt-get install -y chromium' (Debian/Ubuntu)" \
+			"or set IMGSEARCH_TEST_CHROMIUM to a Chromium binary" >&2; exit 1; \
+	fi
 
 # Not part of `make test`: the stack as separate processes, hostile files, SIGKILLed workers, a NATS outage.
 test-faults: $(STAMP)
 	PYTHONPATH=bench $(PY) -m faults --data ../shared/data
+
+# Not part of `make test` (which runs a smaller one): Schemathesis over the gateway's OpenAPI against the
+# whole stack (random CLIP, auth off unless IMGSEARCH_AUTH__MODE says otherwise); no request may get a 5xx.
+fuzz-api: $(STAMP)
+	$(PY) bench/fuzz_api.py --data ../shared/data
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -51,6 +74,9 @@ bench-ingest: $(STAMP)
 
 bench-progress: $(STAMP)
 	$(PY) bench/bench_progress.py
+
+bench-ui: $(STAMP)
+	$(PY) bench/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .cache

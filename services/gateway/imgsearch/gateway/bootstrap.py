@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from imgsearch.common.bus import Bus
+from imgsearch.common.db.api_keys import ApiKeyRepository
 from imgsearch.common.db.cameras import CameraRepository
 from imgsearch.common.db.duplicates import DuplicatesRepository
 from imgsearch.common.db.people import PeopleRepository
@@ -21,12 +22,14 @@ from imgsearch.common.errors import ConfigurationError, Unavailable
 from imgsearch.common.settings import Settings
 from imgsearch.gateway.api.grpc import GrpcServer
 from imgsearch.gateway.api.http import create_app
+from imgsearch.gateway.auth import Authenticator, auth_decision, authenticator_for, warn_without_keys
 from imgsearch.gateway.browse import DirectoryBrowser
 from imgsearch.gateway.files import LibraryRoots
 from imgsearch.gateway.library import LibraryCatalog
 from imgsearch.gateway.people import PeopleService
 from imgsearch.gateway.service import Gateway, IngestRequester
 from imgsearch.gateway.sessions import IngestSessions, SessionWaker
+from imgsearch.gateway.system import system_monitor
 from imgsearch.reconcile.service import Reconciler
 from imgsearch.search.client import SearchClient
 
@@ -55,6 +58,7 @@ def build_gateway(settings: Settings, deps: Deps) -> Gateway:
         probes={"nats": nats, "postgres": postgres}, people=people, cameras=CameraRepository(deps.pool),
         reconciler=Reconciler(deps, settings),
         sessions=IngestSessions(SessionRepository(deps.pool), library, session_waker(deps.bus)),
+        status=system_monitor(deps, settings),
     )
 
 
@@ -81,9 +85,10 @@ def session_waker(bus: Bus) -> SessionWaker:
 class GatewayServers:
     """Both servers of one gateway. After start(), http_port and grpc_port are the bound ports (port 0 ok)."""
 
-    def __init__(self, gateway: Gateway, settings: Settings) -> None:
+    def __init__(self, gateway: Gateway, settings: Settings, auth: Authenticator | None = None) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.auth = auth  # None: no API keys asked for; refused at start() when the settings want them
         self.http_port = 0
         self.grpc_port = 0
         self._uvicorn: _Uvicorn | None = None
@@ -92,16 +97,19 @@ class GatewayServers:
 
     async def start(self) -> None:
         http, grpc_settings = self.settings.http, self.settings.grpc
+        required, why = auth_decision(self.settings)
+        if required and (self.auth is None or not self.auth.enabled):
+            raise ConfigurationError(f"authentication is required ({why}) but the gateway has no key store")
         sock = _listen(http.host, http.port)
         self.http_port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(self.gateway), log_config=None, lifespan="off", access_log=False,
-            timeout_graceful_shutdown=5,
+            create_app(self.gateway, self.auth, http.cors_origins), log_config=None, lifespan="off",
+            access_log=False, timeout_graceful_shutdown=5,
         )
         self._uvicorn = _Uvicorn(config)
         self._http_task = asyncio.create_task(self._uvicorn.serve(sockets=[sock]))
         try:
-            self._grpc = GrpcServer(self.gateway, grpc_settings.host, grpc_settings.port)
+            self._grpc = GrpcServer(self.gateway, grpc_settings.host, grpc_settings.port, auth=self.auth)
         except RuntimeError as exc:
             await self.stop()
             raise ConfigurationError(
@@ -113,6 +121,7 @@ class GatewayServers:
         await self._wait_http_started()
         log.info("gateway: REST on http://%s:%d (docs at /docs), gRPC on %s:%d",
                  http.host, self.http_port, grpc_settings.host, self.grpc_port)
+        await warn_without_keys(self.auth)
 
     async def stop(self) -> None:
         if self._grpc is not None:
@@ -160,7 +169,8 @@ async def serve(
     on_started: Callable[[GatewayServers], None] | None = None,
 ) -> None:
     """Serve REST and gRPC until stop is set. on_started gets the running servers (bound ports)."""
-    servers = GatewayServers(build_gateway(settings, deps), settings)
+    auth = authenticator_for(settings, ApiKeyRepository(deps.pool))
+    servers = GatewayServers(build_gateway(settings, deps), settings, auth)
     await servers.start()
     try:
         if on_started is not None:

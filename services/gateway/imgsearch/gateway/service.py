@@ -10,10 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from imgsearch.api.v1 import search_pb2 as pb
+from imgsearch.api.v1 import system_pb2
 from imgsearch.common.db.cameras import CameraCount
 from imgsearch.common.db.images import ImageRecord
-from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound, Unavailable
-from imgsearch.gateway.files import LibraryRoots, check_path_text, search_folder
+from imgsearch.common.db.people_records import Page
+from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound, OutsideLibrary, Unavailable
+from imgsearch.gateway.files import PATH_ERRORS, LibraryRoots, check_path_text, search_folder
+from imgsearch.gateway.system import SystemMonitor, readiness_status
+from imgsearch.search.domain import DEFAULT_LIMIT
+from imgsearch.search.domain import MAX_OFFSET as MAX_SEARCH_OFFSET
 
 if TYPE_CHECKING:  # people.py builds on this module
     from imgsearch.gateway.admin import ReconcilePort
@@ -40,6 +45,7 @@ class ImageLookup(Protocol):
     """imgsearch.common.db.images.ImageRepository."""
 
     async def get(self, image_id: str) -> ImageRecord | None: ...
+    async def get_many(self, ids: Sequence[str]) -> dict[str, ImageRecord]: ...
 
 
 class CameraLister(Protocol):
@@ -67,7 +73,7 @@ class Gateway:
         library: LibraryRoots, thumbnails_dir: Path, probes: Mapping[str, Probe],
         people: PeopleService | None = None, cameras: CameraLister | None = None,
         catalog: LibraryCatalog | None = None, reconciler: ReconcilePort | None = None,
-        sessions: IngestSessions | None = None,
+        sessions: IngestSessions | None = None, status: SystemMonitor | None = None,
     ) -> None:
         self.search = search
         self.images = images
@@ -80,15 +86,16 @@ class Gateway:
         self.reconciler = reconciler  # None: no operator API (POST /api/v1/reconcile, gRPC Admin)
         self.camera_lister = cameras  # None: GET /api/v1/cameras answers Unavailable
         self.sessions = sessions  # None: no sessions API; an ingest only sends the command
+        self.status = status  # None: the system status is readiness, model and warnings only (no queues)
 
     async def search_text(self, request: pb.TextSearchRequest) -> pb.SearchResponse:
         request.filters.folder = search_folder(request.filters.folder)  # the search service checks the rest
-        return await self.search.text(request)
+        return with_next_offset(request.limit, request.offset, await self.search.text(request))
 
     async def search_similar(self, request: pb.SimilarSearchRequest) -> pb.SearchResponse:
         request.image_id = check_image_id(request.image_id)
         request.filters.folder = search_folder(request.filters.folder)
-        return await self.search.similar(request)
+        return with_next_offset(request.limit, request.offset, await self.search.similar(request))
 
     async def image(self, image_id: str) -> ImageRecord:
         image_id = check_image_id(image_id)
@@ -102,15 +109,31 @@ class Gateway:
             raise Unavailable("this gateway has no image database to list cameras from")
         return await self.camera_lister.counts()
 
+    async def camera_page(self, limit: int, offset: int) -> Page[CameraCount]:
+        """GET /api/v1/cameras, gRPC ListCameras: a page (limit 0: the default one) and how many there are.
+        The names are folded in Python (two EXIF spellings may be one camera), so the page is cut here."""
+        from imgsearch.gateway.people import check_page  # people.py builds on this module
+
+        limit, offset = check_page(limit, offset)
+        cameras = await self.cameras()
+        return Page(cameras[offset:offset + limit], len(cameras))
+
     async def thumbnail(self, image_id: str) -> Path:
+        """The thumbnail's file, which must resolve (symlinks too) inside the thumbnails folder: a row or a
+        link that leads elsewhere is refused, never served."""
         record = await self.image(image_id)
         if not record.thumbnail_path:
-            raise NotFound(f"image {image_id} has no thumbnail")
-        path = Path(record.thumbnail_path)
-        if not path.is_absolute():
-            path = self.thumbnails_dir / path
-        if not path.is_file():
-            raise NotFound(f"the thumbnail of image {image_id} is missing")
+            raise NotFound(f"image {record.id} has no thumbnail")
+        try:
+            root = self.thumbnails_dir.resolve()
+            path = (root / record.thumbnail_path).resolve()  # an absolute thumbnail_path replaces root
+            is_file = path.is_file()
+        except PATH_ERRORS as exc:  # NUL bytes, loops of links, over-long names
+            raise NotFound(f"the thumbnail of image {record.id} cannot be read: {exc}") from exc
+        if not path.is_relative_to(root):
+            raise OutsideLibrary(f"the thumbnail of image {record.id} lies outside the thumbnails folder")
+        if not is_file:
+            raise NotFound(f"the thumbnail of image {record.id} is missing")
         return path
 
     async def original(self, image_id: str) -> Path:
@@ -142,6 +165,21 @@ class Gateway:
             info.warnings.extend(search_info.warnings)
         info.ready = all(check.ok for check in info.checks)
         return info
+
+    async def system_status(self) -> system_pb2.SystemStatus:
+        """GET /api/v1/system, gRPC System.GetStatus, the System page: readiness plus queues and backends."""
+        if self.status is not None:
+            return await self.status.collect(self.system_info())
+        return readiness_status(await self.system_info())
+
+
+def with_next_offset(limit: int, offset: int, response: pb.SearchResponse) -> pb.SearchResponse:
+    """A full page may have a next one (a ranking has no total); the last page, or one whose next offset
+    the search would refuse, has none."""
+    following = offset + (limit or DEFAULT_LIMIT)
+    if len(response.hits) >= (limit or DEFAULT_LIMIT) and following <= MAX_SEARCH_OFFSET:
+        response.next_offset = following
+    return response
 
 
 def check_image_id(image_id: str) -> str:

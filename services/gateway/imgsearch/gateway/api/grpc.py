@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -14,11 +15,15 @@ from imgsearch.api.v1 import people_pb2, people_pb2_grpc, search_pb2_grpc
 from imgsearch.api.v1 import search_pb2 as pb
 from imgsearch.common.cameras import camera_name
 from imgsearch.common.db.images import ImageRecord
+from imgsearch.gateway.api import grpc_files
 from imgsearch.gateway.api.grpc_admin import add_admin_service
+from imgsearch.gateway.api.grpc_auth import AuthInterceptor
 from imgsearch.gateway.api.grpc_errors import answer
 from imgsearch.gateway.api.grpc_library import add_library_service
 from imgsearch.gateway.api.grpc_people import PeopleServicer
 from imgsearch.gateway.api.grpc_sessions import add_sessions_service
+from imgsearch.gateway.api.grpc_system import add_system_service
+from imgsearch.gateway.auth import Authenticator
 from imgsearch.gateway.service import Gateway
 from imgsearch.search.domain import thumbnail_url
 from imgsearch.search.messages import timestamp
@@ -48,6 +53,17 @@ class ImageSearchServicer(search_pb2_grpc.ImageSearchServicer):
     async def GetImage(self, request: pb.GetImageRequest, context: grpc.aio.ServicerContext) -> pb.Image:
         return image_message(await answer(context, self.gateway.image(request.image_id)))
 
+    async def GetThumbnail(
+        self, request: pb.GetImageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ImageFile:
+        return await answer(context, grpc_files.thumbnail(self.gateway, request.image_id))
+
+    async def GetOriginal(
+        self, request: pb.GetImageRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.FileChunk]:
+        async for chunk in grpc_files.original_chunks(self.gateway, request.image_id, context):
+            yield chunk
+
     async def IngestFolder(
         self, request: pb.IngestFolderRequest, context: grpc.aio.ServicerContext
     ) -> pb.IngestFolderResponse:
@@ -64,9 +80,9 @@ class ImageSearchServicer(search_pb2_grpc.ImageSearchServicer):
     async def ListCameras(
         self, request: pb.ListCamerasRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCamerasResponse:
-        cameras = await answer(context, self.gateway.cameras())
-        counts = [pb.CameraCount(camera=c.camera, images=c.images) for c in cameras]
-        return pb.ListCamerasResponse(cameras=counts)
+        page = await answer(context, self.gateway.camera_page(request.limit, request.offset))
+        counts = [pb.CameraCount(camera=c.camera, images=c.images) for c in page.items]
+        return pb.ListCamerasResponse(cameras=counts, total=page.total)
 
 
 def image_message(record: ImageRecord) -> pb.Image:
@@ -88,19 +104,21 @@ def image_message(record: ImageRecord) -> pb.Image:
 
 class GrpcServer:
     """The aio server with ImageSearch, People (when the gateway has it), health and reflection;
-    health follows gateway readiness."""
+    health follows gateway readiness. With auth enabled every call but health and reflection needs a key."""
 
     def __init__(
-        self, gateway: Gateway, host: str, port: int, health_interval_s: float = HEALTH_INTERVAL_S
+        self, gateway: Gateway, host: str, port: int, health_interval_s: float = HEALTH_INTERVAL_S,
+        auth: Authenticator | None = None,
     ) -> None:
         self.gateway = gateway
-        self.server = grpc.aio.server()
+        interceptors = [AuthInterceptor(auth)] if auth is not None and auth.enabled else []
+        self.server = grpc.aio.server(interceptors=interceptors)
         self.health = health.aio.HealthServicer()
         self.health_interval_s = health_interval_s
         search_pb2_grpc.add_ImageSearchServicer_to_server(  # type: ignore[no-untyped-call]
             ImageSearchServicer(gateway), self.server
         )
-        self.services = [SERVICE_NAME]
+        self.services = [SERVICE_NAME, add_system_service(self.server, gateway)]
         if gateway.people is not None:
             people_pb2_grpc.add_PeopleServicer_to_server(  # type: ignore[no-untyped-call]
                 PeopleServicer(gateway.people), self.server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time
 from typing import Annotated, Any
 
@@ -18,10 +18,14 @@ from imgsearch.common.db.outage import as_unavailable
 from imgsearch.common.errors import ImgSearchError
 from imgsearch.gateway.api import schemas
 from imgsearch.gateway.api.http_admin import admin_routes
+from imgsearch.gateway.api.http_auth import install_auth
+from imgsearch.gateway.api.http_auth_routes import auth_routes
 from imgsearch.gateway.api.http_library import library_routes
 from imgsearch.gateway.api.http_metadata import Metadata, MetadataFilters, metadata_routes
 from imgsearch.gateway.api.http_people import people_routes
 from imgsearch.gateway.api.http_sessions import session_routes
+from imgsearch.gateway.api.http_system import system_routes
+from imgsearch.gateway.auth import Authenticator
 from imgsearch.gateway.service import Gateway
 from imgsearch.gateway.ui.pages import install_ui
 from imgsearch.gateway.ui.render import Pages, is_ui_path
@@ -31,7 +35,7 @@ from imgsearch.search.messages import search_filters
 log = logging.getLogger(__name__)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": schemas.ErrorBody} for status in (400, 403, 404, 409, 503)
+    status: {"model": schemas.ErrorBody} for status in (400, 401, 403, 404, 409, 503)
 }
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="hits per page")]
@@ -61,13 +65,18 @@ PeopleNone = Annotated[list[int] | None, Query(
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 
 
-def create_app(gateway: Gateway) -> FastAPI:
+def create_app(gateway: Gateway, auth: Authenticator | None = None, cors_origins: Sequence[str] = ()
+               ) -> FastAPI:
+    """auth None (or not enabled): every call is taken without a key (README "Authentication")."""
     app = FastAPI(
         title="imgsearch", version="1",
         summary="Semantic photo search: text and similar-image search, faces and people",
     )
+    app.state.auth = auth
     app.include_router(_routes(gateway))
+    app.include_router(auth_routes(auth, ERRORS))
     app.include_router(metadata_routes(gateway, ERRORS))
+    app.include_router(system_routes(gateway, ERRORS))
     if gateway.people is not None:
         app.include_router(people_routes(gateway.people, ERRORS))
     if gateway.sessions is not None:
@@ -79,6 +88,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     pages = Pages()
     install_ui(app, gateway, pages)
     _install_error_handlers(app, pages)
+    install_auth(app, auth, pages, cors_origins)
     return app
 
 
