@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -296,3 +297,13 @@ async def test_openapi_is_published(world: GatewayWorld) -> None:
     schema = (await get(world, "/openapi.json")).json()
     assert {"/api/v1/search", "/api/v1/ingest", "/readyz"} <= set(schema["paths"])
     assert (await get(world, "/docs")).status_code == 200
+
+
+async def test_the_docs_page_loads_nothing_from_another_host(world: GatewayWorld) -> None:
+    page = (await get(world, "/docs")).text
+    sources = re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]+)['"]""", page) + re.findall(
+        r"""url:\s*['"]([^'"]+)['"]""", page)
+    assert sources and all(s.startswith("/") and not s.startswith("//") for s in sources), sources
+    for asset in (s for s in sources if s.startswith("/docs/assets/")):
+        assert (await get(world, asset)).status_code == 200
+    assert (await get(world, "/redoc")).status_code == 404  # redoc would load from a CDN

@@ -20,6 +20,7 @@ from imgsearch.gateway.api import schemas
 from imgsearch.gateway.api.http_admin import admin_routes
 from imgsearch.gateway.api.http_auth import install_auth
 from imgsearch.gateway.api.http_auth_routes import auth_routes
+from imgsearch.gateway.api.http_docs import install_docs
 from imgsearch.gateway.api.http_library import library_routes
 from imgsearch.gateway.api.http_metadata import Metadata, MetadataFilters, metadata_routes
 from imgsearch.gateway.api.http_people import people_routes
@@ -71,7 +72,9 @@ def create_app(gateway: Gateway, auth: Authenticator | None = None, cors_origins
     app = FastAPI(
         title="imgsearch", version="1",
         summary="Semantic photo search: text and similar-image search, faces and people",
+        docs_url=None, redoc_url=None,  # /docs is served from local assets (api/http_docs.py)
     )
+    install_docs(app)
     app.state.auth = auth
     app.include_router(_routes(gateway))
     app.include_router(auth_routes(auth, ERRORS))
@@ -128,7 +131,9 @@ def _routes(gateway: Gateway) -> APIRouter:
 
     @router.get("/api/v1/images/{image_id}/thumbnail", responses=ERRORS, tags=["images"])
     async def thumbnail(image_id: str) -> FileResponse:
-        return FileResponse(await gateway.thumbnail(image_id), headers={"Cache-Control": "max-age=86400"})
+        # private: with auth on, a shared cache must not hand one user's thumbnail to another
+        return FileResponse(await gateway.thumbnail(image_id),
+                            headers={"Cache-Control": "private, max-age=86400"})
 
     @router.get("/api/v1/images/{image_id}/original", responses=ERRORS, tags=["images"])
     async def original(image_id: str) -> FileResponse:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgsearch.common.db.outage import as_unavailable
 from imgsearch.gateway.auth import CREATE_KEY_HINT, SESSION_COOKIE, Authenticator
@@ -29,6 +29,10 @@ MISSING = (
 )
 CROSS_SITE = "cross-site request refused: this form or call must come from the gateway's own pages"
 DEFAULT_PORTS = {"http": "80", "https": "443"}
+# A sign-in sends a key (<= 200 characters) and a page to go back to (<= 2000): the open POSTs read no
+# more than this, so nobody without a key can make the gateway hold a huge body in memory.
+MAX_OPEN_BODY = 16 * 1024
+TOO_LARGE = f"the request body is larger than {MAX_OPEN_BODY} bytes (a sign-in sends an API key)"
 
 
 def install_auth(app: FastAPI, auth: Authenticator | None, pages: Pages, cors_origins: Sequence[str]) -> None:
@@ -37,6 +41,8 @@ def install_auth(app: FastAPI, auth: Authenticator | None, pages: Pages, cors_or
     if auth is not None and auth.enabled:
         app.add_middleware(AuthMiddleware, auth=auth, pages=pages, trusted_origins=tuple(cors_origins))
         _document(app)
+    else:  # nobody signs in, but another site's page still must not post forms to a local gateway
+        app.add_middleware(CrossSiteGuard, pages=pages, trusted_origins=tuple(cors_origins))
     if cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=True,
@@ -65,6 +71,11 @@ class AuthMiddleware:
             if outage is None:
                 raise
             refusal = self._refuse(request, 503, outage.kind, outage.message)
+        method = request.method
+        if refusal is None and _is_open(request.url.path, method) and method not in SAFE_METHODS:
+            receive, fits = await _capped(request, receive, MAX_OPEN_BODY)
+            if not fits:
+                refusal = self._refuse(request, 413, "InvalidInput", TOO_LARGE)
         if refusal is None:
             await self.app(scope, receive, send)
         else:
@@ -128,6 +139,22 @@ class AuthMiddleware:
         return netloc == "" or netloc not in hosts
 
 
+class CrossSiteGuard(AuthMiddleware):
+    """Auth off: every call is taken without a key, except a state-changing one that a browser says comes
+    from another site (Origin / Referer): a page on the web cannot import, cancel or merge through a
+    gateway on the user's machine. Scripts and the CLI send no Origin and are not affected."""
+
+    def __init__(self, app: ASGIApp, pages: Pages, trusted_origins: Sequence[str] = ()) -> None:
+        self.app = app
+        self.pages = pages
+        self.trusted = {_origin(o) for o in trusted_origins}
+
+    async def _check(self, request: Request) -> Response | None:
+        if request.method not in SAFE_METHODS and self._foreign(request):
+            return self._cross_site(request)
+        return None
+
+
 def _document(app: FastAPI) -> None:
     """The OpenAPI says which credentials every operation takes (and /docs gets its Authorize button)."""
     build = app.openapi
@@ -151,6 +178,34 @@ def _document(app: FastAPI) -> None:
 
 def _is_open(path: str, method: str) -> bool:
     return path in OPEN_PATHS or path.startswith("/static/") or (path == LOGIN_API and method == "POST")
+
+
+async def _capped(request: Request, receive: Receive, limit: int) -> tuple[Receive, bool]:
+    """(a receive that replays the body read here, whether the body is at most `limit` bytes): a
+    Content-Length over the limit is refused unread, a body without one is read up to the limit."""
+    try:
+        declared = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return receive, False
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit:
+            return receive, False
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay, True
 
 
 def _key(request: Request) -> str | None:

@@ -112,7 +112,8 @@ def _faces(router: APIRouter, people: PeopleService) -> None:
     )
     async def face_crop(face_id: str) -> FileResponse:
         path = await people.face_crop(face_id)
-        return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+        return FileResponse(path, media_type="image/jpeg",
+                            headers={"Cache-Control": "private, max-age=86400"})  # no shared cache
 
     @router.put("/faces/{face_id}/person", response_model=s.Face, tags=["faces"])
     async def assign_face(face_id: str, body: s.FacePerson) -> s.Face:
