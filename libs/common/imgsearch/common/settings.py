@@ -6,13 +6,16 @@ parts it needs down to the adapters it builds.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from imgsearch.common.errors import ConfigurationError
+
+_ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
 
 
 def _default_data_dir() -> Path:
@@ -145,6 +148,17 @@ class HttpSettings(BaseModel):
     # Browser origins (scheme://host[:port], exact) that may call the REST API from their pages (CORS,
     # credentials allowed); empty: no CORS headers, only same-origin pages (the gateway's own UI).
     cors_origins: list[str] = Field(default_factory=list)
+    # With auth off on a loopback address, requests must name a loopback host (DNS-rebinding guard);
+    # these host names are accepted as well (e.g. a reverse proxy's name passed through as Host).
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no '*', no path)")
+        return origins
 
 
 class GrpcSettings(BaseModel):

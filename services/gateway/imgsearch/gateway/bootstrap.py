@@ -22,7 +22,13 @@ from imgsearch.common.errors import ConfigurationError, Unavailable
 from imgsearch.common.settings import Settings
 from imgsearch.gateway.api.grpc import GrpcServer
 from imgsearch.gateway.api.http import create_app
-from imgsearch.gateway.auth import Authenticator, auth_decision, authenticator_for, warn_without_keys
+from imgsearch.gateway.auth import (
+    Authenticator,
+    auth_decision,
+    authenticator_for,
+    is_loopback,
+    warn_without_keys,
+)
 from imgsearch.gateway.browse import DirectoryBrowser
 from imgsearch.gateway.files import LibraryRoots
 from imgsearch.gateway.library import LibraryCatalog
@@ -102,8 +108,11 @@ class GatewayServers:
             raise ConfigurationError(f"authentication is required ({why}) but the gateway has no key store")
         sock = _listen(http.host, http.port)
         self.http_port = sock.getsockname()[1]
+        # Auth off on loopback: guard against DNS rebinding (README "Authentication").
+        loopback_hosts = http.allowed_hosts if not required and is_loopback(http.host) else None
         config = uvicorn.Config(
-            create_app(self.gateway, self.auth, http.cors_origins), log_config=None, lifespan="off",
+            create_app(self.gateway, self.auth, http.cors_origins, loopback_hosts), log_config=None,
+            lifespan="off",
             access_log=False, timeout_graceful_shutdown=5,
         )
         self._uvicorn = _Uvicorn(config)

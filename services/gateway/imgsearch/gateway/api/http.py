@@ -21,6 +21,7 @@ from imgsearch.gateway.api.http_admin import admin_routes
 from imgsearch.gateway.api.http_auth import install_auth
 from imgsearch.gateway.api.http_auth_routes import auth_routes
 from imgsearch.gateway.api.http_docs import install_docs
+from imgsearch.gateway.api.http_hosts import LoopbackHostGuard
 from imgsearch.gateway.api.http_library import library_routes
 from imgsearch.gateway.api.http_metadata import Metadata, MetadataFilters, metadata_routes
 from imgsearch.gateway.api.http_people import people_routes
@@ -66,9 +67,10 @@ PeopleNone = Annotated[list[int] | None, Query(
 _DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 
 
-def create_app(gateway: Gateway, auth: Authenticator | None = None, cors_origins: Sequence[str] = ()
-               ) -> FastAPI:
-    """auth None (or not enabled): every call is taken without a key (README "Authentication")."""
+def create_app(gateway: Gateway, auth: Authenticator | None = None, cors_origins: Sequence[str] = (),
+               loopback_hosts: Sequence[str] | None = None) -> FastAPI:
+    """auth None (or not enabled): every call is taken without a key (README "Authentication").
+    loopback_hosts not None: only requests naming a loopback host or one of these are answered."""
     app = FastAPI(
         title="imgsearch", version="1",
         summary="Semantic photo search: text and similar-image search, faces and people",
@@ -92,6 +94,8 @@ def create_app(gateway: Gateway, auth: Authenticator | None = None, cors_origins
     install_ui(app, gateway, pages)
     _install_error_handlers(app, pages)
     install_auth(app, auth, pages, cors_origins)
+    if loopback_hosts is not None:
+        app.add_middleware(LoopbackHostGuard, pages=pages, allowed_hosts=tuple(loopback_hosts))
     return app
 
 
