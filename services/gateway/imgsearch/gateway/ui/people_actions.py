@@ -3,13 +3,14 @@ Bad input raises the service's ImgSearchError, which renders as the HTML error p
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse
 
 from imgsearch.common.db.people_records import PersonRecord
-from imgsearch.common.errors import InvalidInput, Unavailable
+from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable
 from imgsearch.gateway.people import MAX_NAME_CHARS, MAX_PAGE, PeopleService, PersonEdit
 from imgsearch.gateway.service import Gateway
 from imgsearch.gateway.ui.render import redirect
@@ -17,6 +18,7 @@ from imgsearch.gateway.ui.render import redirect
 MAX_BACK_CHARS = 2000
 MAX_MOVED = 100  # faces moved by one form (a page of faces holds fewer)
 NAME_SCAN_PAGES = 20  # pages of MAX_PAGE people searched for an exact name
+_CLUSTER_PAGE = re.compile(r"/people/clusters/(\d+)(?:[?#]|$)")
 
 Back = Annotated[str, Form(max_length=MAX_BACK_CHARS)]
 Name = Annotated[str, Form(max_length=MAX_NAME_CHARS * 4)]  # the service trims, then checks the length
@@ -43,6 +45,18 @@ async def person_named(people: PeopleService, name: str) -> PersonRecord | None:
         if (page_no + 1) * MAX_PAGE >= page.total:
             break
     return None
+
+
+async def cluster_still_there(people: PeopleService, target: str) -> str:
+    """target, unless it is the page of one cluster that is gone (its last faces left it): the list then."""
+    page = _CLUSTER_PAGE.match(target)
+    if page is None:
+        return target
+    try:
+        await people.cluster(int(page.group(1)), 1, 0)
+    except ImgSearchError:
+        return "/people/clusters"
+    return target
 
 
 def faces_word(n: int) -> str:
@@ -93,8 +107,10 @@ def people_actions(gateway: Gateway) -> APIRouter:
 
     @router.post("/people/faces/{face_id}/uncluster")
     async def remove_from_cluster(face_id: str, back: Back = "") -> RedirectResponse:
-        face = await service().remove_from_cluster(face_id)
-        return redirect(back_to(back, "/people/clusters"), f"Face removed from its cluster ({face.id[:8]}).")
+        people = service()
+        face = await people.remove_from_cluster(face_id)
+        target = await cluster_still_there(people, back_to(back, "/people/clusters"))
+        return redirect(target, f"Face removed from its cluster ({face.id[:8]}).")
 
     @router.post("/people/faces/{face_id}/reject")
     async def not_this_person(face_id: str, person_id: PersonId, back: Back = "") -> RedirectResponse:

@@ -135,7 +135,9 @@ async def people_options(gateway: Gateway, form: SearchForm) -> list[Option]:
     if gateway.people is None:
         return []
     names = {p.id: p.name for p in (await gateway.people.list_people(MAX_PEOPLE_OPTIONS, 0)).items}
-    chosen = {int(v) for name in PEOPLE_FIELDS for v in getattr(form, name) if v.isdigit()}
+    # isdecimal, not isdigit ("²" is a digit int() refuses); a longer one is no person id (and int() of
+    # thousands of digits raises): the search's own message covers both
+    chosen = {int(v) for name in PEOPLE_FIELDS for v in getattr(form, name) if v.isdecimal() and len(v) <= 19}
     for person_id in sorted(chosen - names.keys())[: 3 * MAX_PEOPLE]:  # more is an error the page shows
         try:
             names[person_id] = (await gateway.people.person(person_id)).name
