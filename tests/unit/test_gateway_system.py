@@ -223,3 +223,5 @@ def test_qdrant_server_url_is_shown_without_credentials() -> None:
     setup = setup_from_settings(settings)
     assert (setup.vectors.kind, setup.vectors.location) == ("qdrant", "https://qdrant.internal:6333/")
     assert without_credentials("http://qdrant:6333") == "http://qdrant:6333"
+    assert without_credentials("http://u:p@[::1]:6333/x") == "http://[::1]:6333/x"
+    assert without_credentials("http://u@qdrant:notaport") == "http://qdrant:notaport"  # shown, not a 500

@@ -200,12 +200,11 @@ def setup_from_settings(settings: Settings) -> Setup:
 
 
 def without_credentials(url: str) -> str:
+    """The URL with any user:password@ left out (the rest of the netloc kept as written)."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _utc(moment: datetime) -> datetime:
