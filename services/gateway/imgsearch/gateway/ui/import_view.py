@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from imgsearch.common.db.session_records import SessionProgress
 from imgsearch.gateway.browse import Listing
 from imgsearch.gateway.sessions import SessionView
+from imgsearch.gateway.ui.render import pager as pager
 
 MOVING = frozenset({"discovering", "running"})
 ACTIONS = {"pause": MOVING, "resume": frozenset({"paused"}), "cancel": MOVING | {"paused"}}
@@ -33,23 +34,6 @@ class DirectoryRow:
     subdirectories: int
     open_url: str  # "" when the name cannot travel in a URL (not UTF-8)
     selectable: bool
-
-
-@dataclass(frozen=True)
-class Pager:
-    offset: int
-    limit: int
-    total: int
-    previous_url: str
-    next_url: str
-
-    @property
-    def first(self) -> int:
-        return min(self.offset + 1, self.total)
-
-    @property
-    def last(self) -> int:
-        return min(self.offset + self.limit, self.total)
 
 
 @dataclass(frozen=True)
@@ -86,12 +70,6 @@ class SessionRow:
     finished: bool  # nothing will change any more: the page stops following it
     actions: frozenset[str]
     summary: Summary
-
-
-def pager(offset: int, limit: int, total: int, url: Callable[[int], str]) -> Pager:
-    previous = url(max(0, offset - limit)) if offset > 0 else ""
-    following = url(offset + limit) if offset + limit < total else ""
-    return Pager(offset, limit, total, previous, following)
 
 
 def breadcrumb(listing: Listing, url: Callable[[str | None], str], several_roots: bool) -> list[Crumb]:

@@ -18,7 +18,8 @@ from imgsearch.common.db.people_records import ERA_STARTS, ERAS, FaceRecord, Per
 from imgsearch.gateway.people import MAX_NAME_CHARS, MAX_OFFSET, PeopleService
 from imgsearch.gateway.service import Gateway
 from imgsearch.gateway.ui.people_actions import people_actions
-from imgsearch.gateway.ui.render import Pages, query
+from imgsearch.gateway.ui.render import Pager, Pages, query
+from imgsearch.gateway.ui.render import pager as paged
 from imgsearch.search.domain import thumbnail_url
 
 PEOPLE_PER_PAGE = 48
@@ -35,28 +36,9 @@ Hidden = Annotated[bool, Query(description="list hidden ones too")]
 NameQuery = Annotated[str, Query(max_length=MAX_NAME_CHARS)]
 
 
-@dataclass(frozen=True)
-class Pager:
-    total: int
-    offset: int
-    limit: int
-    previous: str | None  # the URL of the previous page, None on the first
-    next: str | None
-
-    @property
-    def first(self) -> int:
-        return min(self.offset + 1, self.total)
-
-    @property
-    def last(self) -> int:
-        return min(self.offset + self.limit, self.total)
-
-
 def pager(base: str, total: int, start: int, limit: int, key: str = "offset", **params: Any) -> Pager:
     """Previous / Next links over the parameter ``key`` (an offset), keeping the other parameters."""
-    previous = query(base, **{**params, key: max(start - limit, 0) or None}) if start > 0 else None
-    following = query(base, **{**params, key: start + limit}) if start + limit < total else None
-    return Pager(total, start, limit, previous, following)
+    return paged(start, limit, total, lambda offset: query(base, **{**params, key: offset or None}))
 
 
 def here(request: Request) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,32 @@ class Pages:
     def error(self, request: Request, status: int, kind: str, message: str) -> HTMLResponse:
         return self.render(request, "error.html", {"status": status, "kind": kind, "message": message},
                            status=status)
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Previous / Next links of a paged list ("" on the first / last page) and the range shown."""
+
+    offset: int
+    limit: int
+    total: int
+    previous_url: str
+    next_url: str
+
+    @property
+    def first(self) -> int:
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        return min(self.offset + self.limit, self.total)
+
+
+def pager(offset: int, limit: int, total: int, url: Callable[[int], str]) -> Pager:
+    """url(offset) is the address of the page starting at that offset."""
+    previous = url(max(0, offset - limit)) if offset > 0 else ""
+    following = url(offset + limit) if offset + limit < total else ""
+    return Pager(offset, limit, total, previous, following)
 
 
 def redirect(url: str, notice: str = "") -> RedirectResponse:

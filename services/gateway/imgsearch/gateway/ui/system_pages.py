@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from imgsearch.gateway.api.system_schemas import SystemStatus
 from imgsearch.gateway.service import Gateway
-from imgsearch.gateway.ui.render import Pages, query
+from imgsearch.gateway.ui.render import Pages, pager, query
 
 QUEUES_PAGE = 50
 MAX_OFFSET = 100_000
@@ -31,14 +31,10 @@ def system_pages(gateway: Gateway, pages: Pages) -> APIRouter:
         status = SystemStatus.from_proto(await gateway.system_status())
         total = len(status.consumers)
         shown = status.consumers[offset:offset + QUEUES_PAGE]
-        following = offset + QUEUES_PAGE
-        pager = {
-            "total": total, "first": offset + 1, "last": offset + len(shown),
-            "previous_url": query("/system", offset=max(offset - QUEUES_PAGE, 0) or None) if offset else None,
-            "next_url": query("/system", offset=following) if following < total else None,
-        }
+        pages_of = pager(offset, QUEUES_PAGE, total, lambda start: query("/system", offset=start or None))
         return pages.render(request, "system.html", {
-            "status": status, "consumers": shown, "pager": pager, "paged": total > QUEUES_PAGE or offset > 0,
+            "status": status, "consumers": shown, "pager": pages_of,
+            "paged": total > QUEUES_PAGE or offset > 0,
             "break_after_underscore": BREAK_AFTER_UNDERSCORE,
         })
 
