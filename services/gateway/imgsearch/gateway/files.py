@@ -7,11 +7,12 @@ over-long name, text that is not UTF-8) is an InvalidInput, never an internal er
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary
+from imgsearch.common.errors import Conflict, InvalidInput, NotFound, OutsideLibrary
 from imgsearch.search.domain import normalise_folder
 
 ROOTS_SETTING = "IMGSEARCH_LIBRARY_ROOTS"
@@ -113,3 +114,20 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except PATH_ERRORS:
         return False
+
+
+async def read_capped(path: Path, max_bytes: int, what: str) -> bytes:
+    """A small file of ours (a thumbnail, a face crop) whole, for APIs that cannot stream: unreadable ->
+    NotFound, bigger than max_bytes -> Conflict (it is not one we wrote)."""
+
+    def read() -> bytes:
+        with path.open("rb") as handle:
+            return handle.read(max_bytes + 1)
+
+    try:
+        data = await asyncio.to_thread(read)
+    except OSError as exc:
+        raise NotFound(f"{what} cannot be read: {exc}") from exc
+    if len(data) > max_bytes:
+        raise Conflict(f"{what} is larger than {max_bytes} bytes")
+    return data

@@ -7,7 +7,6 @@ message id carries a fresh request id: both are delivered."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import unicodedata
@@ -27,10 +26,11 @@ from imgsearch.common.db.people_records import (
     PeopleStore,
     PersonRecord,
 )
-from imgsearch.common.errors import Conflict, InvalidInput, NotFound, OutsideLibrary
+from imgsearch.common.errors import InvalidInput, NotFound, OutsideLibrary
 from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import COMMANDS_CLUSTERING, PEOPLE_CHANGED
 from imgsearch.events.v1.events_pb2 import ClusteringRequested, PeopleChanged
+from imgsearch.gateway.files import read_capped
 from imgsearch.gateway.service import check_image_id
 from imgsearch.search.domain import MAX_INT64
 
@@ -194,17 +194,7 @@ class PeopleService:
         """The face id (normalised) and its crop's JPEG bytes, for APIs that cannot stream a file."""
         face_id = check_face_id(face_id)
         path = await self.face_crop(face_id)
-
-        def read() -> bytes:
-            with path.open("rb") as handle:
-                return handle.read(MAX_CROP_BYTES + 1)
-
-        try:
-            data = await asyncio.to_thread(read)
-        except OSError as exc:
-            raise NotFound(f"the crop of face {face_id} cannot be read: {exc}") from exc
-        if len(data) > MAX_CROP_BYTES:
-            raise Conflict(f"the crop of face {face_id} is larger than {MAX_CROP_BYTES} bytes")
+        data = await read_capped(path, MAX_CROP_BYTES, f"the crop of face {face_id}")
         return face_id, data
 
     async def assign_face(self, face_id: str, person_id: int) -> FaceRecord:

@@ -13,8 +13,9 @@ from typing import BinaryIO
 import grpc
 
 from imgsearch.api.v1 import search_pb2 as pb
-from imgsearch.common.errors import Conflict, NotFound
+from imgsearch.common.errors import NotFound
 from imgsearch.gateway.api.grpc_errors import answer
+from imgsearch.gateway.files import read_capped
 from imgsearch.gateway.service import Gateway, check_image_id
 
 CHUNK_BYTES = 64 * 1024
@@ -29,17 +30,7 @@ def media_type(path: Path) -> str:
 async def thumbnail(gateway: Gateway, image_id: str) -> pb.ImageFile:
     image_id = check_image_id(image_id)
     path = await gateway.thumbnail(image_id)
-
-    def read() -> bytes:
-        with path.open("rb") as handle:
-            return handle.read(MAX_THUMBNAIL_BYTES + 1)
-
-    try:
-        data = await asyncio.to_thread(read)
-    except OSError as exc:
-        raise NotFound(f"the thumbnail of image {image_id} cannot be read: {exc}") from exc
-    if len(data) > MAX_THUMBNAIL_BYTES:
-        raise Conflict(f"the thumbnail of image {image_id} is larger than {MAX_THUMBNAIL_BYTES} bytes")
+    data = await read_capped(path, MAX_THUMBNAIL_BYTES, f"the thumbnail of image {image_id}")
     return pb.ImageFile(image_id=image_id, media_type=media_type(path), data=data)
 
 
