@@ -91,3 +91,15 @@ def test_keyboard_reaches_the_skip_link_then_the_search_box(desktop: Page) -> No
     desktop.keyboard.press("Enter")
     expect(desktop).to_have_url(re.compile(r"[?&]q=a\+blue\+square"))
     expect(desktop.get_by_role("list", name="Results").get_by_role("listitem").first).to_be_visible()
+
+
+def test_on_a_phone_the_filters_fold_once_there_are_results(phone: Page, desktop: Page) -> None:
+    phone.goto("/?q=a+photo")
+    expect(phone.get_by_role("list", name="Results").get_by_role("listitem").first).to_be_visible()
+    expect(phone.get_by_label("With all of")).to_be_hidden()  # folded: results are on the first screen
+    phone.get_by_text("Filters", exact=True).click()
+    expect(phone.get_by_label("With all of")).to_be_visible()
+    phone.goto("/")  # nothing searched yet: the filters stay open
+    expect(phone.get_by_label("With all of")).to_be_visible()
+    desktop.goto("/?q=a+photo")  # a wide screen keeps them open beside the results
+    expect(desktop.get_by_label("With all of")).to_be_visible()

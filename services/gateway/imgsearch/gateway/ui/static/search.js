@@ -69,6 +69,16 @@
     }
   }
 
+  // On a phone the filters fill a screen: once there are results, fold them (one tap opens them again).
+  function foldFiltersOnPhones() {
+    const filters = document.querySelector("details.filters");
+    const results = document.querySelector("#results ul.grid > li");
+    if (filters && results && window.matchMedia && window.matchMedia("(max-width: 600px)").matches) {
+      filters.open = false;
+    }
+  }
+
   infiniteScroll();
   thumbnailFallback();
+  foldFiltersOnPhones();
 })();
