@@ -58,6 +58,9 @@ def _check(page: Page, name: str) -> None:
     assert horizontal_overflow(page) <= 0, f"{name}: the page scrolls sideways at {page.viewport_size}"
     assert unnamed_controls(page) == [], f"{name}: controls without a label or aria-label"
     assert broken_images(page) == [], f"{name}: images that did not load"
+    shown_hidden = page.evaluate("[...document.querySelectorAll('[hidden]')]"
+                                 ".filter(e => e.getClientRects().length).map(e => e.outerHTML)")
+    assert shown_hidden == [], f"{name}: elements marked hidden are on screen"
     screenshot(page, name)
 
 
