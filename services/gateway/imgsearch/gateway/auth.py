@@ -6,7 +6,6 @@ key therefore stops working within CACHE_S."""
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import time
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from imgsearch.common.db.api_keys import ApiKeyRecord
+from imgsearch.common.db.api_keys import ApiKeyRecord, digest
 from imgsearch.common.db.outage import as_unavailable
 from imgsearch.common.settings import Settings
 
@@ -71,14 +70,14 @@ class Authenticator:
         return Principal(record.id, record.name, "session"), token
 
     async def logout(self, token: str) -> None:
-        self._cache.pop(("session", _fingerprint(token)), None)
+        self._cache.pop(("session", digest(token)), None)
         await self.keys.delete_session(token)
 
     async def has_keys(self) -> bool:
         return await self.keys.active_count() > 0
 
     async def _cached(self, kind: str, credential: str) -> Principal | None:
-        slot = (kind, _fingerprint(credential))
+        slot = (kind, digest(credential))
         now = self._clock()
         hit = self._cache.get(slot)
         if hit is not None and hit[0] > now:
@@ -95,10 +94,6 @@ class Authenticator:
                 self._cache.clear()
         self._cache[slot] = (now + self.cache_s, principal)
         return principal
-
-
-def _fingerprint(credential: str) -> bytes:
-    return hashlib.sha256(credential.encode()).digest()
 
 
 def is_loopback(host: str) -> bool:

@@ -9,7 +9,7 @@ from imgsearch.common.db.duplicates import EXACT, NEAR, DuplicatePage
 from imgsearch.common.errors import InvalidInput
 from imgsearch.gateway.browse import DirectoryBrowser, Listing
 from imgsearch.gateway.files import check_path_text
-from imgsearch.gateway.people import check_page
+from imgsearch.gateway.paging import check_page
 
 KINDS = (EXACT, NEAR)
 MAX_PATH_CHARS = 4096

@@ -31,15 +31,13 @@ from imgsearch.common.ids import message_id
 from imgsearch.common.subjects import COMMANDS_CLUSTERING, PEOPLE_CHANGED
 from imgsearch.events.v1.events_pb2 import ClusteringRequested, PeopleChanged
 from imgsearch.gateway.files import read_capped
+from imgsearch.gateway.paging import check_page
 from imgsearch.gateway.service import check_image_id
 from imgsearch.search.domain import MAX_INT64
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PAGE = 50
 FACE_IDS_PER_EVENT = 5000  # ~200 kB of ids per people.changed event
-MAX_PAGE = 500
-MAX_OFFSET = 10_000_000
 MAX_NAME_CHARS = 200
 MAX_FACE_IDS = 500  # faces given to a new person in one request
 MAX_MERGE_SOURCES = 100
@@ -260,15 +258,6 @@ def people_changed_events(change: PeopleChange) -> list[tuple[PeopleChanged, str
 
 def crop_url(face_id: str) -> str:
     return f"/api/v1/faces/{face_id}/crop"
-
-
-def check_page(limit: int, offset: int) -> tuple[int, int]:
-    """limit 0 (unset in protobuf) means the default."""
-    if not 0 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE} (got {limit})")
-    if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET} (got {offset})")
-    return limit or DEFAULT_PAGE, offset
 
 
 def check_id(value: int, kind: str) -> int:

@@ -16,6 +16,7 @@ from imgsearch.common.db.images import ImageRecord
 from imgsearch.common.db.people_records import Page
 from imgsearch.common.errors import ImgSearchError, InvalidInput, NotFound, OutsideLibrary, Unavailable
 from imgsearch.gateway.files import PATH_ERRORS, LibraryRoots, check_path_text, search_folder
+from imgsearch.gateway.paging import check_page
 from imgsearch.gateway.system import SystemMonitor, readiness_status
 from imgsearch.search.domain import DEFAULT_LIMIT
 from imgsearch.search.domain import MAX_OFFSET as MAX_SEARCH_OFFSET
@@ -112,8 +113,6 @@ class Gateway:
     async def camera_page(self, limit: int, offset: int) -> Page[CameraCount]:
         """GET /api/v1/cameras, gRPC ListCameras: a page (limit 0: the default one) and how many there are.
         The names are folded in Python (two EXIF spellings may be one camera), so the page is cut here."""
-        from imgsearch.gateway.people import check_page  # people.py builds on this module
-
         limit, offset = check_page(limit, offset)
         cameras = await self.cameras()
         return Page(cameras[offset:offset + limit], len(cameras))

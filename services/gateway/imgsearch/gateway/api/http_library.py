@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from imgsearch.gateway.api import library_schemas as s
 from imgsearch.gateway.library import MAX_PATH_CHARS, LibraryCatalog
-from imgsearch.gateway.people import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
+from imgsearch.gateway.paging import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
 
 
 def library_routes(catalog: LibraryCatalog, errors: dict[int | str, dict[str, Any]]) -> APIRouter:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from imgsearch.common.errors import InvalidInput
 from imgsearch.common.vectors.port import GeoCircle
-from imgsearch.gateway.people import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
+from imgsearch.gateway.paging import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
 from imgsearch.gateway.service import Gateway
 from imgsearch.search.domain import MAX_CAMERA_CHARS, check_camera, check_near
 

@@ -8,14 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from imgsearch.gateway.api import people_schemas as s
-from imgsearch.gateway.people import (
-    DEFAULT_PAGE,
-    MAX_NAME_CHARS,
-    MAX_OFFSET,
-    MAX_PAGE,
-    PeopleService,
-    PersonEdit,
-)
+from imgsearch.gateway.paging import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
+from imgsearch.gateway.people import MAX_NAME_CHARS, PeopleService, PersonEdit
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]

@@ -11,7 +11,8 @@ from fastapi.responses import RedirectResponse
 
 from imgsearch.common.db.people_records import PersonRecord
 from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable
-from imgsearch.gateway.people import MAX_NAME_CHARS, MAX_PAGE, PeopleService, PersonEdit
+from imgsearch.gateway.paging import MAX_PAGE
+from imgsearch.gateway.people import MAX_NAME_CHARS, PeopleService, PersonEdit
 from imgsearch.gateway.service import Gateway
 from imgsearch.gateway.ui.render import redirect
 

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from imgsearch.common.db.people_records import ERA_STARTS, ERAS, FaceRecord, PersonRecord
-from imgsearch.gateway.people import MAX_NAME_CHARS, MAX_OFFSET, PeopleService
+from imgsearch.gateway.paging import MAX_OFFSET
+from imgsearch.gateway.people import MAX_NAME_CHARS, PeopleService
 from imgsearch.gateway.service import Gateway
 from imgsearch.gateway.ui.people_actions import people_actions
 from imgsearch.gateway.ui.render import Pager, Pages, query
