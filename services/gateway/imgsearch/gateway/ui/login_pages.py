@@ -12,19 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from imgsearch.gateway.api.http_auth_routes import end_session, set_session_cookie
 from imgsearch.gateway.auth import Authenticator
 from imgsearch.gateway.service import Gateway
-from imgsearch.gateway.ui.render import Pages, redirect
+from imgsearch.gateway.ui.render import Pages, local_path, redirect
 
-MAX_NEXT = 2000
 WRONG_KEY = "That is not a valid API key (unknown or revoked)."
-
-
-def local_path(target: str | None) -> str:
-    """Where to go after signing in: a path on this site, never another site ('//host', '/\\host',
-    'https://...'), else '/'."""
-    if (not target or len(target) > MAX_NEXT or not target.startswith("/") or target[1:2] in ("/", "\\")
-            or any(ch < " " or ch == "\x7f" for ch in target)):
-        return "/"
-    return target
 
 
 def login_pages(gateway: Gateway, pages: Pages) -> APIRouter:

@@ -14,7 +14,7 @@ from imgsearch.common.errors import ImgSearchError, InvalidInput, Unavailable
 from imgsearch.gateway.paging import MAX_PAGE
 from imgsearch.gateway.people import MAX_NAME_CHARS, PeopleService, PersonEdit
 from imgsearch.gateway.service import Gateway
-from imgsearch.gateway.ui.render import redirect
+from imgsearch.gateway.ui.render import local_path, redirect
 
 MAX_BACK_CHARS = 2000
 MAX_MOVED = 100  # faces moved by one form (a page of faces holds fewer)
@@ -29,10 +29,8 @@ PersonId = Annotated[int, Form()]
 
 def back_to(back: str, default: str) -> str:
     """Where the form came from, when that is one of the People pages (never another site)."""
-    local = back.startswith("/people") and not back.startswith("//")
-    if local and "\\" not in back and all(" " < ch < "\x7f" for ch in back):
-        return back
-    return default
+    plain = back.startswith("/people") and all(" " < ch < "\x7f" and ch != "\\" for ch in back)
+    return back if plain and local_path(back) == back else default
 
 
 async def person_named(people: PeopleService, name: str) -> PersonRecord | None:

@@ -79,6 +79,18 @@ def pager(offset: int, limit: int, total: int, url: Callable[[int], str]) -> Pag
     return Pager(offset, limit, total, previous, following)
 
 
+MAX_NEXT = 2000
+
+
+def local_path(target: str | None) -> str:
+    """Where to go after signing in (or after a form): a path on this site, never another site
+    ('//host', '/\\host', 'https://...'), else '/'."""
+    if (not target or len(target) > MAX_NEXT or not target.startswith("/") or target[1:2] in ("/", "\\")
+            or any(ch < " " or ch == "\x7f" for ch in target)):
+        return "/"
+    return target
+
+
 def redirect(url: str, notice: str = "") -> RedirectResponse:
     """After a form POST (303: the browser GETs the page; reloading it does not repeat the action)."""
     if notice:
