@@ -96,6 +96,15 @@ class Authenticator:
         return principal
 
 
+def presented_key(authorization: str, api_key: str) -> str | None:
+    """The key a caller sent: ``Authorization: Bearer <key>``, else ``X-API-Key: <key>`` (HTTP headers and
+    gRPC metadata alike); None without either."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return api_key.strip() or None
+
+
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, ::, a name, an interface address) is not."""
     host = host.strip().strip("[]").lower()

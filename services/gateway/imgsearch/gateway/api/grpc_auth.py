@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from imgsearch.common.db.outage import as_unavailable
-from imgsearch.gateway.auth import CREATE_KEY_HINT, Authenticator
+from imgsearch.gateway.auth import CREATE_KEY_HINT, Authenticator, presented_key
 
 OPEN_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -53,10 +53,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 def metadata_key(metadata: Sequence[tuple[str, Any]]) -> str | None:
     """The key of ``authorization: Bearer <key>``, else of ``x-api-key``; None without either."""
     values = {name.lower(): value for name, value in metadata if isinstance(value, str)}
-    scheme, _, value = values.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return values.get("x-api-key", "").strip() or None
+    return presented_key(values.get("authorization", ""), values.get("x-api-key", ""))
 
 
 def _refusing(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:

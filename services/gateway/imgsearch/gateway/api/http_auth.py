@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imgsearch.common.db.outage import as_unavailable
-from imgsearch.gateway.auth import CREATE_KEY_HINT, SESSION_COOKIE, Authenticator
+from imgsearch.gateway.auth import CREATE_KEY_HINT, SESSION_COOKIE, Authenticator, presented_key
 from imgsearch.gateway.ui.render import Pages, is_ui_path
 
 OPEN_PATHS = ("/healthz", "/readyz", "/login")  # no credentials needed (probes, the sign-in page)
@@ -209,12 +209,7 @@ async def _capped(request: Request, receive: Receive, limit: int) -> tuple[Recei
 
 
 def _key(request: Request) -> str | None:
-    authorization = request.headers.get("authorization", "")
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    key = request.headers.get("x-api-key", "").strip()
-    return key or None
+    return presented_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
 
 
 def _origin(url: str) -> str:
