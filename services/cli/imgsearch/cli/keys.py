@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from imgsearch.common.db.api_keys import ApiKeyRecord
     from imgsearch.common.settings import Settings
 
-SOCKET = ".s.PGSQL.5432"
 DESCRIPTION = ("API keys for the gateway (needed when authentication is on). Uses IMGSEARCH_POSTGRES__URL, "
                "or the embedded PostgreSQL under IMGSEARCH_DATA_DIR.")
 
@@ -66,7 +65,7 @@ def database_url(settings: Settings) -> str:
     from imgsearch.common.infra.postgres import EmbeddedPostgres
 
     embedded = EmbeddedPostgres(settings.data_dir / "postgres")
-    if not (embedded.pgdata / SOCKET).exists():
+    if not embedded.socket_exists:
         raise KeysError(
             f"the embedded PostgreSQL in {embedded.pgdata} is not running: start imgsearch first "
             "(`python -m imgsearch.runner`, same IMGSEARCH_DATA_DIR) or set IMGSEARCH_POSTGRES__URL", 2,

